@@ -1,0 +1,1 @@
+"""madoguchi: a Japanese privacy-inquiry assistant on Rasa."""
