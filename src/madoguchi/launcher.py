@@ -1,0 +1,174 @@
+"""Start, watch and stop madoguchi's processes: the Rasa server, the action server, the desk.
+
+`make run` and the end-to-end tests use the same launcher, so the tests exercise exactly the
+processes a newcomer starts. It only runs commands; it knows nothing of Rasa's internals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    desk: int = 8000
+
+
+def free_port() -> int:
+    """A port nobody listens on now (tests and benches run their own servers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bin(name: str) -> str:
+    # The console scripts sit beside the interpreter in the project's virtual environment.
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def rasa_service(
+    root: Path,
+    model: Path,
+    endpoints: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5005,
+    auth_token: str | None = None,
+    credentials: Path | None = None,
+) -> Service:
+    argv = [
+        _bin("rasa"), "run", "--enable-api",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials or root / "credentials.yml"),
+        "--interface", host,
+        "--port", str(port),
+        "--cors", "*",
+    ]
+    if auth_token:
+        argv += ["--auth-token", auth_token]
+    elif host not in {"127.0.0.1", "localhost", "::1"}:
+        raise SystemExit(
+            "Refusing to expose the Rasa API without a token: set MADOGUCHI_RASA_TOKEN."
+        )
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status"
+                   + (f"?token={auth_token}" if auth_token else ""))
+
+
+def action_service(root: Path, *, port: int = 5055) -> Service:
+    argv = [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    return Service("actions", argv, f"http://127.0.0.1:{port}/health")
+
+
+def desk_service(*, host: str = "127.0.0.1", port: int = 8000) -> Service:
+    argv = [
+        sys.executable, "-m", "uvicorn", "madoguchi.desk.app:create_app", "--factory",
+        "--host", host, "--port", str(port), "--no-access-log",
+    ]
+    return Service("desk", argv, f"http://127.0.0.1:{port}/health")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class Launcher:
+    """Runs services as child processes in their own process group and stops them together."""
+
+    def __init__(self, root: Path, log_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.log_dir = log_dir
+        self.env = {**os.environ, **(env or {})}
+        self.services: list[Service] = []
+
+    def start(self, service: Service) -> Service:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        service.log_path = self.log_dir / f"{service.name}.log"
+        log = service.log_path.open("ab")
+        service.process = subprocess.Popen(
+            service.argv,
+            cwd=self.root,
+            env={**self.env, **service.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.services.append(service)
+        return service
+
+    def wait_ready(self, services: Iterable[Service], timeout: float = 180.0) -> None:
+        """Block until every service answers its health URL; fail early if one dies."""
+        pending = list(services)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for service in list(pending):
+                if service.process and service.process.poll() is not None:
+                    raise RuntimeError(
+                        f"{service.name} exited with {service.process.returncode}; "
+                        f"see {service.log_path}"
+                    )
+                if _answers(service.health_url):
+                    pending.remove(service)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(s.name for s in pending)
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {names}")
+            time.sleep(0.5)
+
+    def stop(self, service: Service, timeout: float = 15.0) -> None:
+        process = service.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=timeout)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=5)
+
+    def kill(self, service: Service) -> None:
+        """Kill without warning, as a crash would (fault tests)."""
+        if service.process and service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait(timeout=5)
+
+    def restart(self, service: Service) -> Service:
+        self.stop(service)
+        self.services.remove(service)
+        return self.start(Service(service.name, service.argv, service.health_url, service.env))
+
+    def stop_all(self) -> None:
+        for service in reversed(self.services):
+            self.stop(service)

@@ -1,0 +1,61 @@
+"""Rasa graph component: Japanese tokenizer on fugashi + unidic-lite.
+
+A thin adapter around `madoguchi.text.tokenize`: tokens keep the customer's surface text and
+exact offsets (entities depend on them); `lemma` carries the normalised dictionary form, which
+Rasa's CountVectorsFeaturizer uses by default, so features see one form of each word.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.training_data.message import Message
+
+from madoguchi.text.tokenize import tokenize
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+)
+class JapaneseTokenizer(Tokenizer):
+    """Segments Japanese (and mixed-script) text into words with MeCab."""
+
+    @staticmethod
+    def supported_languages() -> list[str] | None:
+        return ["ja"]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["fugashi", "unidic_lite"]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> JapaneseTokenizer:
+        return cls(config)
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        text = message.get(attribute) or ""
+        tokens = [
+            Token(w.text, w.start, end=w.end, lemma=w.lemma, data={"pos": w.pos, "norm": w.norm})
+            for w in tokenize(text)
+        ]
+        return self._apply_token_pattern(tokens)

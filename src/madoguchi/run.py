@@ -1,0 +1,80 @@
+"""`make run`: every process on the embedded default, until Ctrl-C.
+
+Migrates the database, starts the action server, the Rasa server and (when present) the desk,
+waits until each answers, prints where to open them, and stops them all together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import sys
+import time
+
+from madoguchi.launcher import Launcher, action_service, desk_service, rasa_service
+from madoguchi.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
+    parser.add_argument("--model", default="models/current.tar.gz")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    root = settings.root
+    (root / "var").mkdir(exist_ok=True)
+
+    from madoguchi.db import upgrade
+
+    upgrade(settings.database_url)
+
+    launcher = Launcher(root, root / "var" / "log")
+    services = [
+        launcher.start(action_service(root)),
+        launcher.start(
+            rasa_service(
+                root,
+                root / args.model,
+                root / "endpoints.yml",
+                host=args.host,
+                auth_token=settings.rasa_token,
+            )
+        ),
+    ]
+    if importlib.util.find_spec("madoguchi.desk.app"):
+        services.append(launcher.start(desk_service(host=args.host)))
+
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print("starting (loading the model takes about half a minute)…", flush=True)
+        launcher.wait_ready(services)
+        print(f"Rasa server   http://{args.host}:5005  (REST: POST /webhooks/rest/webhook)")
+        print(f"action server http://{args.host}:5055")
+        if len(services) > 2:
+            print(f"desk          http://{args.host}:8000/desk   chat demo: http://{args.host}:8000/")
+        print(f"logs          {launcher.log_dir}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        while not stopping:
+            for service in services:
+                if service.process and service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}",
+                          file=sys.stderr)
+                    return 1
+            time.sleep(1)
+        return 0
+    finally:
+        launcher.stop_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The real servers, started once per test session: Rasa (`rasa run --enable-api`) and the
+action server, on the trained model, over a throwaway SQLite database."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from madoguchi.launcher import Launcher, Service, action_service, free_port, rasa_service
+from madoguchi.settings import project_root
+from madoguchi.training import ensure_model
+
+ROOT = project_root()
+
+
+@dataclass
+class Servers:
+    rasa_url: str
+    database_url: str
+    launcher: Launcher
+    rasa: Service
+    actions: Service
+
+    def _request(self, method: str, path: str, payload: object | None = None) -> object:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"{self.rasa_url}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        """What the customer sees after sending text (REST channel)."""
+        return self._request("POST", "/webhooks/rest/webhook",
+                             {"sender": sender, "message": text})  # type: ignore[return-value]
+
+    def parse(self, text: str) -> dict:
+        return self._request("POST", "/model/parse", {"text": text})  # type: ignore[return-value]
+
+    def tracker(self, sender: str) -> dict:
+        return self._request("GET", f"/conversations/{sender}/tracker")  # type: ignore[return-value]
+
+    def slot(self, sender: str, name: str) -> object:
+        return self.tracker(sender)["slots"].get(name)
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
+    work = tmp_path_factory.mktemp("servers")
+    db_file = work / "madoguchi.db"
+    database_url = f"sqlite:///{db_file}"
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = work / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db_file}\n",
+        encoding="utf-8",
+    )
+    from madoguchi.db import upgrade
+
+    upgrade(database_url)
+    launcher = Launcher(ROOT, work / "logs", env={
+        "MADOGUCHI_DB_URL": database_url,
+        "MADOGUCHI_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    })
+    actions = launcher.start(action_service(ROOT, port=action_port))
+    rasa = launcher.start(rasa_service(ROOT, model, endpoints, port=rasa_port))
+    try:
+        launcher.wait_ready([actions, rasa], timeout=300)
+        yield Servers(f"http://127.0.0.1:{rasa_port}", database_url, launcher, rasa, actions)
+    finally:
+        launcher.stop_all()
+
+
+@pytest.fixture
+def sender() -> str:
+    return new_sender()
+
+
+def texts(messages: list[dict]) -> str:
+    """Everything the customer saw, joined, for assertions on wording."""
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def buttons(messages: list[dict]) -> list[dict]:
+    return [b for m in messages for b in m.get("buttons", [])]
+
