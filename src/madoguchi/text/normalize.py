@@ -17,7 +17,7 @@ _HALFWIDTH_SOUND_MARKS = {"\uff9e", "\uff9f"}
 # Dash-like characters customers use as the katakana long vowel mark or as a hyphen.
 _DASHES = set("-‐‑‒–—―−ー－ｰ")
 # Wave-dash variants (typed for a long vowel or a range: 〜/～/~).
-_WAVES = {"〜", "～", "~", "\u301c"}
+_WAVES = {"〜", "～", "~"}
 
 _DIGITS = set("0123456789")
 _LINE_BREAKS = {"\n", "\r", "\u2028", "\u2029", "\x85"}

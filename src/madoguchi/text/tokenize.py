@@ -66,6 +66,20 @@ def tokenize(text: str) -> list[Word]:
         if not surface.strip() or node.feature.pos1 == _WHITESPACE_POS:
             continue
         o_start, o_end = normalized.span(start, end)
+        if words and o_start < words[-1].end:
+            # One original character can expand to several (㍿ → 株式会社, ½ → 1⁄2) that MeCab
+            # splits; words must not share characters, so the pieces become one word again.
+            prev = words[-1]
+            o_end = max(o_end, prev.end)
+            words[-1] = Word(
+                text=text[prev.start : o_end],
+                start=prev.start,
+                end=o_end,
+                norm=prev.norm + surface,
+                lemma=prev.lemma + _lemma(node, surface),
+                pos=prev.pos,
+            )
+            continue
         words.append(
             Word(
                 text=text[o_start:o_end],
