@@ -1,0 +1,1 @@
+"""Numbered migrations: 0001_initial, 0002_…"""

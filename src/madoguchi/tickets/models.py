@@ -1,0 +1,192 @@
+"""Tables of the ticket domain: tickets, their audit log and notes, reference counters, users.
+
+Every schema change here needs a migration under madoguchi/migrations/versions (a test compares
+the migrated schema with these models).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import relationship
+
+from madoguchi.db import Base, JSONType, UTCDateTime, utcnow
+
+from .workflow import PRIORITIES, STATUSES
+
+# The customer's contact data: what retention (`purge_contact`) clears.
+CONTACT_FIELDS: tuple[str, ...] = (
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "customer_postal_address",
+    "customer_member_number",
+    "preferred_contact",
+    "preferred_time",
+)
+
+ROLES: tuple[str, ...] = ("operator", "supervisor")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(STATUSES)})", name="status"),
+        CheckConstraint(f"priority IN ({_in(PRIORITIES)})", name="priority"),
+        Index("ix_tickets_queue", "status", "priority", "due_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    request_types = Column(JSONType, nullable=False, default=list)
+    status = Column(String(20), nullable=False, default="new")
+    priority = Column(String(10), nullable=False, default="normal")
+    due_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    customer_name = Column(String(200))
+    customer_phone = Column(String(50))
+    customer_email = Column(String(254))
+    customer_postal_address = Column(Text)
+    customer_member_number = Column(String(50))
+    preferred_contact = Column(String(50))
+    preferred_time = Column(String(200))
+
+    # What exactly is asked, per request type (item + new value, channels, recipients, scope …).
+    details = Column(JSONType, nullable=False, default=dict)
+    is_agent = Column(Boolean, nullable=False, default=False)
+    customer_words = Column(Text)
+    nlu_intent = Column(String(100))
+    nlu_confidence = Column(Float)
+    notice_sections = Column(JSONType, nullable=False, default=list)
+    next_steps = Column(Text)
+    conversation_id = Column(String(255), index=True)
+    assignee = Column(String(64))
+    idempotency_key = Column(String(200), unique=True)
+    contact_purged_at = Column(UTCDateTime)
+
+    audit = relationship(
+        "AuditEntry",
+        back_populates="ticket",
+        order_by="AuditEntry.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    notes = relationship(
+        "Note",
+        back_populates="ticket",
+        order_by="Note.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.reference} {self.status} {self.priority} {self.assignee}>"
+
+    def to_dict(self, *, history: bool = False) -> dict[str, Any]:
+        """JSON-ready fields; with `history`, also the audit log and notes."""
+        data = {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns}
+        data.pop("idempotency_key", None)
+        if history:
+            data["audit"] = [entry.to_dict() for entry in self.audit]
+            data["notes"] = [note.to_dict() for note in self.notes]
+        return data
+
+
+class AuditEntry(Base):
+    """One change of one ticket: who, when, what (`changes` = {field: {"old": …, "new": …}})."""
+
+    __tablename__ = "audit_entries"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    changes = Column(JSONType, nullable=False, default=dict)
+
+    ticket = relationship("Ticket", back_populates="audit")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat() if self.at else None,
+            "actor": self.actor,
+            "action": self.action,
+            "changes": self.changes,
+        }
+
+
+class Note(Base):
+    """An operator's internal note on a ticket (never shown to the customer)."""
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    author = Column(String(64), nullable=False)
+    body = Column(Text, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="notes")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat() if self.at else None,
+            "author": self.author,
+            "body": self.body,
+        }
+
+
+class TicketCounter(Base):
+    """The last reference number handed out on one JST day."""
+
+    __tablename__ = "ticket_counters"
+
+    day = Column(Date, primary_key=True)
+    last = Column(Integer, nullable=False)
+
+
+class User(Base):
+    """A desk user; only a hash of the bearer token is stored."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN ({_in(ROLES)})", name="role"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    role = Column(String(20), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    active = Column(Boolean, nullable=False, default=True)
+
+    def __repr__(self) -> str:
+        return f"<User {self.name} {self.role}{'' if self.active else ' inactive'}>"

@@ -1,0 +1,77 @@
+"""The internal service target that sets a ticket's due date.
+
+APPI asks for answers "without delay" and names no deadline, so the target is a setting:
+`MADOGUCHI_SERVICE_TARGET_DAYS` business days (default 3; weekends and Japanese public holidays
+do not count), due at the desk's closing time (21:00 JST, notice §7) of the last day; or, if
+`MADOGUCHI_SERVICE_TARGET_HOURS` is set, that many clock hours after the ticket was created.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import jpholiday
+
+# Japan has no daylight saving time: a fixed offset is exact and needs no tz database.
+JST = timezone(timedelta(hours=9), "JST")
+DESK_CLOSES = time(21, 0)
+
+ENV_DAYS = "MADOGUCHI_SERVICE_TARGET_DAYS"
+ENV_HOURS = "MADOGUCHI_SERVICE_TARGET_HOURS"
+DEFAULT_BUSINESS_DAYS = 3
+
+
+def is_business_day(day: date) -> bool:
+    return day.weekday() < 5 and not jpholiday.is_holiday(day)
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The `days`-th business day after `start` (`start` itself never counts)."""
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            remaining -= 1
+    return day
+
+
+def jst_date(moment: datetime) -> date:
+    return moment.astimezone(JST).date()
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    business_days: int = DEFAULT_BUSINESS_DAYS
+    hours: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.business_days < 0 or (self.hours is not None and self.hours <= 0):
+            raise ValueError(f"service target must be positive: {self!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceTarget:
+        env = os.environ if environ is None else environ
+        days_text = env.get(ENV_DAYS, "").strip()
+        hours_text = env.get(ENV_HOURS, "").strip()
+        try:
+            days = int(days_text) if days_text else DEFAULT_BUSINESS_DAYS
+            hours = float(hours_text) if hours_text else None
+        except ValueError as exc:
+            raise ValueError(
+                f"{ENV_DAYS} must be a whole number of business days and {ENV_HOURS} a number "
+                f"of hours (got {days_text!r}, {hours_text!r})"
+            ) from exc
+        return cls(business_days=days, hours=hours)
+
+    def due_at(self, created_at: datetime) -> datetime:
+        """When a ticket created at `created_at` (aware) is due, as an aware UTC datetime."""
+        if created_at.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+        if self.hours is not None:
+            return (created_at + timedelta(hours=self.hours)).astimezone(timezone.utc)
+        day = add_business_days(jst_date(created_at), self.business_days)
+        return datetime.combine(day, DESK_CLOSES, tzinfo=JST).astimezone(timezone.utc)

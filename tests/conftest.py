@@ -1,0 +1,95 @@
+"""Shared pytest fixtures.
+
+Databases: `sqlite_url` (a file under tmp_path), `pg_url` (a fresh throwaway PostgreSQL database,
+dropped afterwards), `db_url` (both, as two parameters), and `db_engine` / `db_sessions` /
+`ticket_repo` on a migrated `db_url`. PostgreSQL is reached through MADOGUCHI_TEST_PG_URL (a
+maintenance database, default postgresql://postgres@127.0.0.1:5432/test). If it does not answer,
+its tests are skipped, or fail when MADOGUCHI_REQUIRE_SERVICES=1 (CI sets that).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "MADOGUCHI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+def _services_required() -> bool:
+    return os.environ.get("MADOGUCHI_REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if _services_required():
+        pytest.fail(f"{reason} (MADOGUCHI_REQUIRE_SERVICES=1, so this is a failure)")
+    pytest.skip(f"{reason}; set MADOGUCHI_REQUIRE_SERVICES=1 to make this a failure")
+
+
+# --- databases (tickets) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'madoguchi.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new empty PostgreSQL database for this test, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(
+        PG_ADMIN_URL,
+        future=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 3},
+    )
+    name = f"madoguchi_test_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        _unavailable(f"PostgreSQL at {make_url(PG_ADMIN_URL)!r} is not reachable: {exc}")
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """The test runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def db_engine(db_url):
+    from madoguchi import db
+
+    db_engine = db.make_engine(db_url)
+    db.upgrade(db_engine)
+    yield db_engine
+    db_engine.dispose()
+
+
+@pytest.fixture
+def db_sessions(db_engine):
+    from madoguchi import db
+
+    return db.session_factory(db_engine)
+
+
+@pytest.fixture
+def ticket_repo(db_sessions):
+    from madoguchi.tickets import ServiceTarget, TicketRepository
+
+    return TicketRepository(db_sessions, service_target=ServiceTarget(business_days=3))
