@@ -1,0 +1,666 @@
+"""Validators for the answers a request form collects.
+
+Each `validate_<slot>(text)` returns `Valid(value)` with the value to store, or `Invalid(reason)`
+with a code from REASONS; the Rasa layer re-asks with the response `utter_invalid_<slot>`, or
+`utter_forbidden_number` when a card number or an individual number (マイナンバー) was typed
+(`response_name`). Those two numbers are never accepted in any field, whatever the field: the
+ticket must not store them. Validators never raise on what a customer can type (empty, huge,
+emoji, HTML, control characters).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Any, ClassVar
+
+from madoguchi.requests.classify import (
+    PhraseMatcher,
+    extract_channels,
+    extract_recipients,
+    is_punctuation,
+    load_cues,
+    says_all,
+    text_lemmas,
+)
+from madoguchi.text.normalize import normalize, normalize_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Valid:
+    value: Any
+    ok: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Invalid:
+    reason: str
+    ok: ClassVar[bool] = False
+
+
+Result = Valid | Invalid
+
+# Every reason a validator gives; the Rasa layer's re-ask responses are keyed by slot, and the
+# reason is kept in the tracker for the supervisor's figures.
+REASONS: dict[str, str] = {
+    "empty": "nothing (or only spaces, emoji or symbols) was typed",
+    "too_short": "shorter than the field allows",
+    "too_long": "longer than the field allows",
+    "forbidden_number": "a credit card number or an individual number (マイナンバー) was typed",
+    "markup": "HTML or other markup instead of an answer",
+    "not_a_name": "digits, an e-mail address or a phone number where a name was asked",
+    "bad_phone": "not a Japanese phone number",
+    "bad_email": "not one e-mail address",
+    "bad_address": "no prefecture, city or postal code, or not an address",
+    "bad_member_number": "not a member number, nor 「なし」",
+    "unclear": "could not tell yes from no (or all from part)",
+    "no_channel": "no known way of contacting (電話, メール, 郵便, カタログ, SMS) named",
+}
+FORBIDDEN_RESPONSE = "utter_forbidden_number"
+FORBIDDEN_LABELS = frozenset({"CREDIT_CARD", "MY_NUMBER"})
+
+
+def response_name(slot: str, reason: str) -> str:
+    """The Rasa response that re-asks for `slot` after `reason`."""
+    return FORBIDDEN_RESPONSE if reason == "forbidden_number" else f"utter_invalid_{slot}"
+
+
+# --- never store card numbers or individual numbers ----------------------------------------
+
+
+@lru_cache(maxsize=1)
+def pii_module() -> ModuleType | None:
+    """madoguchi.text.pii, imported on first use (it loads spaCy), or None if missing."""
+    try:
+        from madoguchi.text import pii
+    except ImportError:  # a checkout without the PII finder: use the minimal checks below
+        log.warning("madoguchi.text.pii not importable; using the built-in number checks")
+        return None
+    return pii
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _my_number_ok(digits: str) -> bool:
+    """The individual number's check digit (総務省令 第5条; the same rule as text/pii.py)."""
+    if len(digits) != 12:
+        return False
+    body = digits[:11]
+    total = 0
+    for n in range(1, 12):
+        p = int(body[11 - n])
+        q = n + 1 if n <= 6 else n - 5
+        total += p * q
+    rem = total % 11
+    return int(digits[11]) == (0 if rem <= 1 else 11 - rem)
+
+
+_NUMBER_RUN = re.compile(r"\d(?:[ \-]?\d){11,18}")
+
+
+def _fallback_forbidden_spans(text: str) -> list[tuple[str, int, int]]:
+    norm = normalize(text)
+    spans: list[tuple[str, int, int]] = []
+    for m in _NUMBER_RUN.finditer(norm.text):
+        digits = re.sub(r"\D", "", m.group())
+        label = None
+        if len(digits) == 12 and _my_number_ok(digits):
+            label = "MY_NUMBER"
+        elif 13 <= len(digits) <= 19 and _luhn_ok(digits):
+            label = "CREDIT_CARD"
+        if label:
+            start, end = norm.span(m.start(), m.end())
+            spans.append((label, start, end))
+    return spans
+
+
+# Both numbers have at least 12 digits (individual number 12, cards 13-19): fewer digits in the
+# whole text cannot hold one, and most answers (names, e-mail, 「はい」) skip the matcher.
+_MIN_FORBIDDEN_DIGITS = 12
+
+
+def contains_forbidden(text: str) -> set[str]:
+    """Labels of the numbers that must never be stored (CREDIT_CARD, MY_NUMBER) in text."""
+    if not text or sum(ch.isdigit() for ch in normalize_text(text)) < _MIN_FORBIDDEN_DIGITS:
+        return set()
+    pii = pii_module()
+    if pii is not None:
+        try:
+            return {str(label) for label in pii.contains_forbidden(text)} & FORBIDDEN_LABELS
+        except Exception:  # the finder failing must not let a card number through unchecked
+            log.exception("pii.contains_forbidden failed; using the built-in number checks")
+    return {label for label, _, _ in _fallback_forbidden_spans(text)}
+
+
+def scrub_forbidden(text: str) -> str:
+    """The text with card numbers and individual numbers replaced by their label."""
+    if not text or not contains_forbidden(text):
+        return text
+    pii = pii_module()
+    spans: list[tuple[str, int, int, str]]
+    if pii is not None:
+        spans = [
+            (s.label, s.start, s.end, pii.mask(s.text, style="label"))
+            for s in pii.find_pii(text)
+            if s.label in FORBIDDEN_LABELS
+        ]
+    else:
+        spans = [(lbl, a, b, f"[{lbl}]") for lbl, a, b in _fallback_forbidden_spans(text)]
+    for _, start, end, replacement in sorted(spans, key=lambda s: -s[1]):
+        text = text[:start] + replacement + text[end:]
+    if contains_forbidden(text):  # the finder and its own spans disagree: lose the digits
+        text = re.sub(r"[0-9０-９]", "*", text)
+    return text
+
+
+# --- shared cleaning ------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>|&(?:[A-Za-z]+|#\d+);")
+_DASH_CHARS = "-‐‑‒–—―−ー－ｰ"
+
+
+def _as_text(text: Any) -> str:
+    if text is None:
+        return ""
+    return text if isinstance(text, str) else str(text)
+
+
+def _clean(text: str) -> str:
+    """NFKC, dashes unified, control characters gone, white space collapsed."""
+    return _SPACES.sub(" ", normalize_text(text)).strip()
+
+
+def _clean_as_typed(text: str, keep_newlines: bool = False) -> str:
+    """The customer's own characters, without control characters and with tidy white space."""
+    out = []
+    for ch in text:
+        if ch in "\r\n\u2028\u2029":
+            out.append("\n" if keep_newlines else " ")
+        elif ch == "\t" or unicodedata.category(ch) == "Zs":
+            out.append(" ")
+        elif unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"}:
+            continue
+        else:
+            out.append(ch)
+    joined = "".join(out)
+    if keep_newlines:
+        lines = [re.sub(r" +", " ", line).strip() for line in joined.split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _SPACES.sub(" ", joined).strip()
+
+
+def _strip_symbols(text: str) -> str:
+    """Without emoji and other pictographs (So, variation selectors), spaces collapsed."""
+    kept = [
+        ch
+        for ch in text
+        if unicodedata.category(ch) not in {"So", "Sk", "Me"}
+        and not 0xFE00 <= ord(ch) <= 0xFE0F
+        and not 0x1F3FB <= ord(ch) <= 0x1F3FF
+    ]
+    return _SPACES.sub(" ", "".join(kept)).strip()
+
+
+def _has_word(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in {"L", "N"} for ch in text)
+
+
+def _precheck(text: Any, max_len: int, *, markup_ok: bool = False) -> str | Invalid:
+    """The raw answer as text, or the reason it cannot be used whatever the field."""
+    raw = _as_text(text)
+    if contains_forbidden(raw):
+        return Invalid("forbidden_number")
+    if not _has_word(_strip_symbols(_clean(raw))):
+        return Invalid("empty")
+    if len(raw.strip()) > max_len * 4 + 100:  # far too long to be this answer; skip the work
+        return Invalid("too_long")
+    if not markup_ok and _MARKUP.search(raw):
+        return Invalid("markup")
+    return raw
+
+
+def _length(value: str, low: int, high: int) -> Invalid | None:
+    if len(value) < low:
+        return Invalid("too_short" if value else "empty")
+    if len(value) > high:
+        return Invalid("too_long")
+    return None
+
+
+# --- lemma cues and polarity ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _negations() -> frozenset[str]:
+    return frozenset(seq[0] for seq, _ in load_cues().answers["negation"].phrases())
+
+
+_NEGATION_WINDOW = 5
+
+
+def _polarities(seq: Sequence[str], matcher: PhraseMatcher, positive: str) -> list[bool]:
+    """One vote per cue: True for a `positive` cue, False otherwise; turned round by a negation
+    within a few words after it in the same clause (希望しません, 本人ではなく)."""
+    negations = _negations()
+    votes: list[bool] = []
+    for m in matcher.find(seq):
+        vote = m.label == positive
+        for lemma in seq[m.end : m.end + _NEGATION_WINDOW]:
+            if is_punctuation(lemma):
+                break
+            if lemma in negations:
+                vote = not vote
+                break
+        votes.append(vote)
+    return votes
+
+
+def _answer_seq(text: str) -> tuple[str, ...]:
+    return text_lemmas(_clean(text)[:500])
+
+
+def _mentions_unknown(seq: Sequence[str]) -> bool:
+    return bool(load_cues().answers["unknown"].find(seq))
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """はい/ええ/お願いします/そうです/OK → True; いいえ/違います/結構です → False; else None."""
+    raw = _as_text(text)
+    if not raw.strip():
+        return None
+    seq = _answer_seq(raw)
+    if _mentions_unknown(seq):
+        return None
+    votes = _polarities(seq, load_cues().answers["yes_no"], "yes")
+    if votes and all(votes):
+        return True
+    if votes and not any(votes):
+        return False
+    return None
+
+
+# --- the validators -------------------------------------------------------------------------
+
+_NAME_PREFIXES = (
+    "私の名前は",
+    "わたしの名前は",
+    "僕の名前は",
+    "名前は",
+    "氏名は",
+    "お名前は",
+    "わたくしは",
+    "私は",
+    "わたしは",
+    "僕は",
+    "ぼくは",
+    "俺は",
+)
+_NAME_SUFFIXES = (
+    "と申します",
+    "ともうします",
+    "と申す者です",
+    "といいます",
+    "と言います",
+    "でございます",
+    "です",
+    "だよ",
+    "と申",
+)
+_NAME_TRAILING = "。.、,!！?？〜~ 　"
+
+
+def _strip_name(text: str) -> str:
+    name = text
+    changed = True
+    while changed:
+        changed = False
+        stripped = name.strip(_NAME_TRAILING)
+        if stripped != name:
+            name, changed = stripped, True
+        for prefix in _NAME_PREFIXES:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                name, changed = name[len(prefix) :], True
+        for suffix in _NAME_SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                name, changed = name[: -len(suffix)], True
+    return name.strip()
+
+
+def validate_customer_name(text: str) -> Result:
+    """A person's name: 「山田太郎です」→「山田太郎」; no digits, e-mail or phone."""
+    raw = _precheck(text, 50)
+    if isinstance(raw, Invalid):
+        return raw
+    name = _strip_name(_strip_symbols(_clean(raw)))
+    if not name or not any(unicodedata.category(ch)[0] == "L" for ch in name):
+        return Invalid("not_a_name")
+    if "@" in name or any(ch.isdigit() for ch in name):
+        return Invalid("not_a_name")
+    return _length(name, 1, 50) or Valid(name)
+
+
+_PHONE_RUN = re.compile(r"\+?\(?\d[\d\-\s().]*\d\)?")
+_MOBILE_PREFIXES = ("020", "050", "060", "070", "080", "090")
+
+
+def _phone_groups(run: str) -> list[str]:
+    return [g for g in re.split(r"\D+", run) if g]
+
+
+def _national(run: str) -> str | None:
+    digits = re.sub(r"\D", "", run)
+    if run.lstrip("(").startswith("+") or digits.startswith("0081"):
+        digits = digits[2:] if digits.startswith("00") else digits
+        if not digits.startswith("81"):
+            return None  # another country: the window calls Japanese numbers
+        rest = digits[2:]
+        digits = rest if rest.startswith("0") else "0" + rest
+    return digits
+
+
+def _format_phone(digits: str, run: str) -> str | None:
+    if not digits.startswith("0") or digits.startswith("00"):
+        return None
+    if len(digits) == 11:
+        if digits.startswith("0800"):  # before 080: 0800 is toll-free, 080 mobile
+            return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
+        if digits.startswith(_MOBILE_PREFIXES):
+            return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+        return None
+    if len(digits) != 10:
+        return None
+    if digits.startswith(("0120", "0570", "0990")):
+        return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
+    if digits.startswith(_MOBILE_PREFIXES) or digits.startswith("0800"):
+        return None  # those have 11 digits
+    groups = _phone_groups(run)
+    if (
+        len(groups) == 3
+        and "".join(groups) == digits
+        and 2 <= len(groups[0]) <= 5
+        and len(groups[2]) == 4
+    ):
+        return "-".join(groups)  # the customer knows their area code better than we do
+    if digits.startswith(("03", "06")):
+        return f"{digits[:2]}-{digits[2:6]}-{digits[6:]}"
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+def validate_phone(text: str) -> Result:
+    """A Japanese number (landline, mobile, 0120/0570/050, +81), as 090-1234-5678."""
+    raw = _precheck(text, 60)
+    if isinstance(raw, Invalid):
+        return raw
+    cleaned = _clean(raw)
+    for dash in _DASH_CHARS:
+        cleaned = cleaned.replace(dash, "-")
+    found: list[str] = []
+    for m in _PHONE_RUN.finditer(cleaned):
+        run = m.group()
+        national = _national(run)
+        if national is None:
+            return Invalid("bad_phone")
+        if len(national) < 10:
+            continue
+        formatted = _format_phone(national, run)
+        if formatted is None:
+            return Invalid("bad_phone")
+        if formatted not in found:
+            found.append(formatted)
+    if len(found) != 1:
+        return Invalid("bad_phone")
+    return Valid(found[0])
+
+
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+
+def validate_email(text: str) -> Result:
+    """One e-mail address (full-width typed is fine). Dots anywhere in the local part are
+    accepted: older Japanese mobile addresses (taro..yamada.@docomo.ne.jp) still receive mail."""
+    raw = _precheck(text, 254)
+    if isinstance(raw, Invalid):
+        return raw
+    cleaned = _clean(raw).replace("＠", "@")
+    found: list[str] = []
+    for m in _EMAIL.finditer(cleaned):
+        before = cleaned[m.start() - 1] if m.start() else " "
+        after = cleaned[m.end()] if m.end() < len(cleaned) else " "
+        if before in _DASH_CHARS or after in _DASH_CHARS or after == "@":
+            return Invalid("bad_email")
+        local, domain = m.group().rsplit("@", 1)
+        tld = domain.rsplit(".", 1)[1]
+        if len(local) > 64 or len(m.group()) > 254 or not tld.isalpha() or len(tld) < 2:
+            return Invalid("bad_email")
+        address = f"{local}@{domain.lower()}"
+        if address.lower() not in (a.lower() for a in found):
+            found.append(address)
+    if len(found) != 1:
+        return Invalid("bad_email")
+    return Valid(found[0])
+
+
+_PREFECTURES = tuple(
+    "北海道 青森 岩手 宮城 秋田 山形 福島 茨城 栃木 群馬 埼玉 千葉 東京 神奈川 新潟 富山 石川 福井 "
+    "山梨 長野 岐阜 静岡 愛知 三重 滋賀 京都 大阪 兵庫 奈良 和歌山 鳥取 島根 岡山 広島 山口 徳島 "
+    "香川 愛媛 高知 福岡 佐賀 長崎 熊本 大分 宮崎 鹿児島 沖縄".split()
+)
+_MUNICIPALITY = re.compile(r"[\u4e00-\u9fff々ぁ-んァ-ヶー]{1,10}[市区町村郡]")
+_POSTAL_CODE = re.compile(r"〒\s*\d{3}-?\d{4}|(?<!\d)\d{3}-\d{4}(?!\d)|〒")
+
+
+def validate_postal_address(text: str) -> Result:
+    """An address as typed (white space tidied) with a prefecture, city or postal code in it."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    address = _clean_as_typed(raw)
+    invalid = _length(address, 5, 200)
+    if invalid:
+        return invalid
+    check = _clean(address)
+    if "@" in check:
+        return Invalid("bad_address")
+    has_place = any(p in check for p in _PREFECTURES) or bool(_MUNICIPALITY.search(check))
+    postal = _POSTAL_CODE.search(check)
+    rest = _POSTAL_CODE.sub("", check)
+    letters = sum(1 for ch in rest if unicodedata.category(ch)[0] == "L")
+    if has_place or (postal and letters >= 2):
+        return Valid(address)
+    return Invalid("bad_address")
+
+
+# The member number as text/pii.py documents MEMBER_NUMBER: "M" and 8 digits as printed on the
+# card (M12345678, also full-width or lower case); answering the form's question, a bare
+# 8-10 digits (or two hyphenated groups of 4-5 digits) is taken too, as pii does after a label.
+# A form slot set to None counts as unfilled in Rasa: when validate_member_number gives
+# Valid(None), the form stores this text instead; it validates (and prefills) back to None.
+NO_MEMBER_NUMBER = "なし"
+_MEMBER_M = re.compile(r"(?<![A-Za-z0-9])[Mm]\s?-?\s?(\d{8})(?!\d)")
+_MEMBER_DIGITS = re.compile(r"(?<![\d-])(\d{8,10}|\d{4,5}-\d{4,5})(?![\d-])")
+
+
+def validate_member_number(text: str) -> Result:
+    """The member number (M12345678, or its digits), or None when there is none or it is not
+    known (「なし」「ありません」「わからない」)."""
+    raw = _precheck(text, 60)
+    if isinstance(raw, Invalid):
+        return raw
+    cleaned = _clean(raw)
+    if any(ch.isdigit() for ch in cleaned):
+        with_m = {f"M{m.group(1)}" for m in _MEMBER_M.finditer(cleaned)}
+        if len(with_m) == 1:
+            return Valid(with_m.pop())
+        compact = re.sub(r"(?<=\d) (?=\d)", "", cleaned)
+        bare = {m.group(1).replace("-", "") for m in _MEMBER_DIGITS.finditer(compact)}
+        if not with_m and len(bare) == 1 and len(re.findall(r"\d+", compact.replace("-", ""))) == 1:
+            return Valid(bare.pop())
+        return Invalid("bad_member_number")
+    seq = _answer_seq(raw)
+    if load_cues().answers["member_none"].find(seq) or any(s in _negations() for s in seq):
+        return Valid(None)
+    return Invalid("bad_member_number")
+
+
+def validate_preferred_time(text: str) -> Result:
+    """When to call, in the customer's words (「平日の午前中」「18時以降」「いつでも」)."""
+    raw = _precheck(text, 100)
+    if isinstance(raw, Invalid):
+        return raw
+    value = _clean(raw)
+    return _length(value, 1, 100) or Valid(value)
+
+
+def validate_is_agent(text: str) -> Result:
+    """代理人によるご請求か: 本人/自分 → False; 代理/家族の代わり → True; else はい/いいえ."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    seq = _answer_seq(raw)
+    votes = _polarities(seq, load_cues().answers["agent"], "agent")
+    if any(votes):
+        return Valid(True)  # 「自分の母の代わりに」: someone else's data is an agent's request
+    if votes:
+        return Valid(False)
+    answer = parse_yes_no(raw)
+    return Invalid("unclear") if answer is None else Valid(answer)
+
+
+def validate_yes_no(text: str) -> Result:
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    answer = parse_yes_no(raw)
+    return Invalid("unclear") if answer is None else Valid(answer)
+
+
+def validate_cancel_membership(text: str) -> Result:
+    """Whether to cancel the WEB membership too: 退会します/はい → True; 続けます/いいえ → False."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    seq = _answer_seq(raw)
+    if _mentions_unknown(seq):
+        return Invalid("unclear")
+    votes = _polarities(seq, load_cues().answers["cancel"], "yes")
+    if votes and all(votes):
+        return Valid(True)
+    if votes and not any(votes):
+        return Valid(False)
+    return Invalid("unclear")
+
+
+def validate_suspension_scope(text: str) -> Result:
+    """All data, or a specific use: {"scope": "all"|"specific", "detail": the answer}."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    detail = _clean(raw)
+    invalid = _length(detail, 1, 200)
+    if invalid:
+        return invalid
+    answers = load_cues().answers
+    seq = _answer_seq(raw)
+    if answers["scope_limit"].find(seq):
+        return Valid({"scope": "specific", "detail": detail})
+    if answers["scope_all"].find(seq):
+        return Valid({"scope": "all", "detail": detail})
+    if _mentions_unknown(seq) or parse_yes_no(raw) is not None:
+        return Invalid("unclear")  # 「はい」 does not say which data
+    return Valid({"scope": "specific", "detail": detail})
+
+
+def _free_text(text: str, high: int) -> Result:
+    raw = _precheck(text, high)
+    if isinstance(raw, Invalid):
+        return raw
+    value = _clean(raw)
+    return _length(value, 1, high) or Valid(value)
+
+
+def validate_correction_item(text: str) -> Result:
+    """Which item is wrong (住所, 電話番号 …), in the customer's words."""
+    return _free_text(text, 200)
+
+
+def validate_correction_value(text: str) -> Result:
+    """The right content, in the customer's words."""
+    return _free_text(text, 200)
+
+
+def validate_third_party_recipients(text: str) -> Result:
+    """Known recipients (Google, LINE, 提携先 …); 「全部」 → all; else the customer's words."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    found = extract_recipients(raw)
+    if found:
+        return Valid(found)
+    if says_all(raw):
+        return Valid([load_cues().all_recipients])
+    words = _clean(raw)
+    return _length(words, 1, 200) or Valid([words])
+
+
+def validate_marketing_channels(text: str) -> Result:
+    """Channels to stop (phone, email, post, catalogue, sms); 「全部」 → every channel."""
+    raw = _precheck(text, 200)
+    if isinstance(raw, Invalid):
+        return raw
+    found = extract_channels(raw)
+    if found:
+        return Valid(found)
+    if says_all(raw):
+        return Valid(list(load_cues().all_channels))
+    return Invalid("no_channel")
+
+
+def validate_complaint_details(text: str) -> Result:
+    """The complaint as the customer wrote it (line breaks kept), up to 2000 characters."""
+    raw = _precheck(text, 2000, markup_ok=True)
+    if isinstance(raw, Invalid):
+        return raw
+    value = _clean_as_typed(raw, keep_newlines=True)
+    return _length(value, 1, 2000) or Valid(value)
+
+
+VALIDATORS: dict[str, Callable[[str], Result]] = {
+    "customer_name": validate_customer_name,
+    "phone": validate_phone,
+    "postal_address": validate_postal_address,
+    "email": validate_email,
+    "member_number": validate_member_number,
+    "preferred_time": validate_preferred_time,
+    "is_agent": validate_is_agent,
+    "correction_item": validate_correction_item,
+    "correction_value": validate_correction_value,
+    "suspension_scope": validate_suspension_scope,
+    "cancel_membership": validate_cancel_membership,
+    "third_party_recipients": validate_third_party_recipients,
+    "marketing_channels": validate_marketing_channels,
+    "complaint_details": validate_complaint_details,
+}
+
+
+def validate(slot: str, text: str) -> Result:
+    """The validator of `slot` applied to `text` (KeyError for a slot no form asks)."""
+    return VALIDATORS[slot](text)
