@@ -30,3 +30,12 @@ def is_question_about(text: str) -> bool:
         return False
     asks = any(body.endswith(e) for e in rules["question_endings"])
     return (asks and any(w in body for w in rules["question_words"])) or body.endswith(("？", "?"))
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether the message is phrased as a question (and not as a polite request)."""
+    rules = _rules()
+    body = normalize_text(text).strip().rstrip(_CLOSING)
+    if not body or any(body.endswith(e) for e in rules["request_endings"]):
+        return False
+    return any(body.endswith(e) for e in rules["question_endings"] if e not in ("の",))

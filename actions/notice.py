@@ -1,0 +1,115 @@
+"""Answers from the privacy notice, the out-of-scope reply and the two-stage fallback."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    NLU_FALLBACK,
+    buttons,
+    consecutive_fallbacks,
+    handoff_button,
+    latest,
+    notice,
+    retriever,
+    window,
+)
+from madoguchi.notice.answer import compose_answer
+from madoguchi.notice.model import INTENT_PREFIX
+from madoguchi.requests.types import load_types as request_types
+
+# The second chance: a question no intent was sure of is answered from the best notice section
+# when retrieval scores it at least this high (measured by `make bench BENCH=notice`; the bench
+# turns it off with MADOGUCHI_RETRIEVAL_THRESHOLD=off to show what it adds).
+_THRESHOLD_SETTING = os.environ.get("MADOGUCHI_RETRIEVAL_THRESHOLD", "0.35")
+RETRIEVAL_THRESHOLD = 2.0 if _THRESHOLD_SETTING == "off" else float(_THRESHOLD_SETTING)
+
+
+def answer_events(
+    dispatcher: CollectingDispatcher, section_id: str, question: str
+) -> list[dict[str, Any]]:
+    """Reply with the section's text and citation; set notice_section to what was cited."""
+    answer = compose_answer(notice(), section_id, question)
+    offers = [handoff_button()] if answer.limit_id else []
+    dispatcher.utter_message(text=answer.text, buttons=offers)
+    return [SlotSet("notice_section", answer.section_id)]
+
+
+class ActionAnswerNotice(Action):
+    def name(self) -> str:
+        return "action_answer_notice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        message = latest(tracker)
+        section = notice().by_intent(message.intent or "")
+        if section is None:  # a rule sent us something that is not a notice question
+            section_id = retriever().best(message.text, RETRIEVAL_THRESHOLD)
+            if section_id is None:
+                dispatcher.utter_message(response="utter_please_rephrase")
+                return []
+            return answer_events(dispatcher, section_id, message.text)
+        return answer_events(dispatcher, section.id, message.text)
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_out_of_scope", **window().contact)
+        return []
+
+
+def _label(intent: str) -> str | None:
+    """How a candidate intent is offered on a did-you-mean button (None: not offered)."""
+    titles = buttons()
+    if intent.startswith(INTENT_PREFIX):
+        section = notice().by_intent(intent)
+        return titles["notice_candidate"].format(title=section.title) if section else None
+    for request in request_types().values():
+        if request.intent == intent:
+            return titles["request_candidate"].format(label=request.label)
+    return titles["intents"].get(intent)
+
+
+class ActionFallback(Action):
+    """First a second chance from the notice, then did-you-mean buttons, then a person."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        message = latest(tracker)
+        if not message.text.startswith("/"):
+            section_id = retriever().best(message.text, RETRIEVAL_THRESHOLD)
+            if section_id is not None:
+                return answer_events(dispatcher, section_id, message.text)
+
+        if consecutive_fallbacks(tracker) >= 2:
+            dispatcher.utter_message(response="utter_fallback_offer_person")
+            return []
+
+        candidates = []
+        for intent, _ in message.ranking:
+            label = _label(intent) if intent != NLU_FALLBACK else None
+            if label:
+                candidates.append({"title": label, "payload": f"/{intent}"})
+            if len(candidates) == 2:
+                break
+        if not candidates:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return []
+        candidates.append({"title": buttons()["none_of_these"], "payload": f"/{NLU_FALLBACK}"})
+        dispatcher.utter_message(response="utter_fallback_did_you_mean", buttons=candidates)
+        return []

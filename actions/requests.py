@@ -1,0 +1,314 @@
+"""A request from first words to ticket: name it, confirm it, collect, summarise, create.
+
+Stages (slot request_stage, which the rules branch on):
+ambiguous → confirming → collecting (request_form) → summary → [fixing → collecting →] done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import buttons, latest, notice, retriever, window
+from actions.handoff import handoff_events
+from actions.notice import RETRIEVAL_THRESHOLD, answer_events
+from actions.store import tickets
+from madoguchi.db import DatabaseError
+from madoguchi.notice.answer import compose_answer, match_limit
+from madoguchi.notice.model import INTENT_PREFIX
+from madoguchi.requests.classify import classify
+from madoguchi.requests.fields import NO_MEMBER_NUMBER, Valid, response_name, validate
+from madoguchi.requests.prefill import build_prefill, summary_lines
+from madoguchi.requests.questions import (
+    is_question_about,
+    looks_like_question,
+    procedure_sections,
+)
+from madoguchi.requests.ticketing import draft_from_prefill
+from madoguchi.requests.types import SLOT_NAMES, load_catalogue, slots_for
+from madoguchi.text.pii import find_pii
+
+COMPLAINT = "complaint"
+PROCEDURE_CHARS = 700
+# Intents that interrupt a form (answered by rules, then the form goes on or ends).
+INTERRUPTING = {"human_handoff", "cancel"}
+INTERRUPT_CONFIDENCE = 0.8
+# Slots whose validators accept almost any words: an interruption is looked for first.
+FREE_TEXT = {
+    "customer_name", "preferred_time", "correction_item", "correction_value",
+    "complaint_details", "third_party_recipients", "suspension_scope",
+}
+# Contact details the customer may give (or correct) at any point of the form.
+VOLUNTEERED = {"PHONE": "phone", "EMAIL": "email"}
+# Slots a new request starts without (contact details carry over within a conversation).
+REQUEST_SLOTS = (
+    "correction_item", "correction_value", "suspension_scope", "cancel_membership",
+    "third_party_recipients", "marketing_channels", "complaint_details", "is_agent",
+    "ticket_reference", "fix_slot",
+)
+
+
+def _stage(value: str | None) -> SlotSet:
+    return SlotSet("request_stage", value)
+
+
+def _reset_request() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in REQUEST_SLOTS]
+
+
+class ActionStartRequest(Action):
+    """Decide which request(s) the customer made; confirm in plain words or ask which."""
+
+    def name(self) -> str:
+        return "action_start_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        message = latest(tracker)
+        explicit = message.text.startswith("/")  # a button: the customer already chose
+        ranking = message.ranking or [(message.intent or "", message.confidence)]
+        decision = classify("" if explicit else message.text, ranking)
+        types = [t for t in decision.types if t != COMPLAINT or message.intent == COMPLAINT]
+        if message.intent == COMPLAINT:
+            types = [COMPLAINT]
+        catalogue = load_catalogue()
+
+        if decision.ambiguous and not explicit and message.intent != COMPLAINT:
+            titles = buttons()["request_candidate"]
+            choices = [
+                {"title": titles.format(label=catalogue.types[t].label),
+                 "payload": f"/{catalogue.types[t].intent}"}
+                for t in decision.ambiguous
+            ]
+            dispatcher.utter_message(response="utter_request_which", buttons=choices)
+            return [_stage("ambiguous")]
+        if not types:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return [_stage(None)]
+        if not explicit and types != [COMPLAINT] and is_question_about(message.text):
+            answered = self._answer_question(dispatcher, message.text, types)
+            if answered is not None:
+                return answered
+
+        events = [*_reset_request(), SlotSet("request_types", types),
+                  SlotSet("request_type", types[0])]
+        if types == [COMPLAINT]:
+            dispatcher.utter_message(response="utter_complaint_ack")
+            return [*events, _stage("collecting")]
+
+        plain = "、および".join(catalogue.types[t].plain for t in types)
+        dispatcher.utter_message(response="utter_request_confirm", plain_types=plain)
+        for section_id in dict.fromkeys(
+            "4.2" if catalogue.types[t].needs_form_by_post else "5" for t in types
+        ):
+            # The whole procedure, fee and agents included: §4 (2) is told, not trimmed.
+            procedure = compose_answer(notice(), section_id, max_chars=PROCEDURE_CHARS).text
+            dispatcher.utter_message(response="utter_request_procedure", procedure=procedure)
+        dispatcher.utter_message(response="utter_request_proceed")
+        return [*events, _stage("confirming")]
+
+
+    @staticmethod
+    def _answer_question(
+        dispatcher: CollectingDispatcher, text: str, types: list[str]
+    ) -> list[dict[str, Any]] | None:
+        """A question about how a request works: the notice's answer, then the offer to start."""
+        section_id = retriever().best(text, RETRIEVAL_THRESHOLD)
+        if match_limit(text, notice().limits) is None and section_id not in procedure_sections():
+            return None
+        events = answer_events(dispatcher, section_id or "4.2", text)
+        catalogue = load_catalogue()
+        offers = [
+            {"title": buttons()["request_candidate"].format(label=catalogue.types[t].label),
+             "payload": f"/{catalogue.types[t].intent}"}
+            for t in types
+        ]
+        dispatcher.utter_message(response="utter_request_offer", buttons=offers)
+        return [*events, _stage(None)]
+
+
+def _stored(slot: str, value: Any) -> Any:
+    # Rasa reads a slot set to None as "not filled yet": an answered "no member number" is kept
+    # as its own word and read back as None by the prefill.
+    if slot == "member_number" and value is None:
+        return NO_MEMBER_NUMBER
+    return value
+
+
+class ValidateRequestForm(FormValidationAction):
+    """Asks what the request types need; reads each answer with the domain validators."""
+
+    def name(self) -> str:
+        return "validate_request_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        types = tracker.get_slot("request_types") or []
+        return slots_for(types, tracker.slots) if types else []
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        required = await self.required_slots([], dispatcher, tracker, domain)
+        filled = self._read_answer(dispatcher, tracker, required)
+        events = [SlotSet(name, value) for name, value in filled.items()]
+        tracker.slots.update(filled)
+        missing = next(
+            (s for s in await self.required_slots([], dispatcher, tracker, domain)
+             if tracker.slots.get(s) is None),
+            None,
+        )
+        return [*events, SlotSet("requested_slot", missing)]
+
+    def _read_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, required: list[str]
+    ) -> dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        message = latest(tracker)
+        if not requested or requested not in SLOT_NAMES:
+            return {}  # activation: nothing has been asked yet
+        # A notice question, a wish for a person or to stop: sure enough, or asked as a question.
+        intent, confidence = message.best_guess
+        interrupting = (intent.startswith(INTENT_PREFIX) or intent in INTERRUPTING) and (
+            confidence >= INTERRUPT_CONFIDENCE
+            or message.text.startswith("/")
+            or looks_like_question(message.text)
+        )
+        if interrupting and (requested in FREE_TEXT or message.text.startswith("/")):
+            return {}  # the rules answer it; the form asks again afterwards
+        if message.text.startswith("/"):
+            return {}
+
+        filled: dict[str, Any] = {}
+        for span in find_pii(message.text):
+            slot = VOLUNTEERED.get(span.label)
+            if slot and slot in required and slot != requested:
+                result = validate(slot, span.text)
+                if isinstance(result, Valid):
+                    filled[slot] = result.value  # also a correction of an earlier answer
+
+        result = validate(requested, message.text)
+        if isinstance(result, Valid):
+            filled[requested] = _stored(requested, result.value)
+            return filled
+        if interrupting:
+            return {}
+        dispatcher.utter_message(response=response_name(requested, result.reason))
+        filled[requested] = None
+        return filled
+
+
+def _prefill(tracker: Tracker):  # type: ignore[no-untyped-def]
+    return build_prefill(tracker.sender_id, tracker.events, tracker.slots)
+
+
+class ActionConfirmRequest(Action):
+    """Show what will be sent, for the customer to confirm, correct or cancel."""
+
+    def name(self) -> str:
+        return "action_confirm_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            prefill = _prefill(tracker)
+        except ValueError:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return [_stage(None)]
+        summary = "\n".join(summary_lines(prefill))
+        dispatcher.utter_message(response="utter_request_summary", summary=summary)
+        return [_stage("summary")]
+
+
+class ActionFixRequest(Action):
+    """At the summary: offer the fields to correct; once one is chosen, ask it again."""
+
+    def name(self) -> str:
+        return "action_fix_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        types = tracker.get_slot("request_types") or []
+        fields = slots_for(types, tracker.slots) if types else []
+        chosen = tracker.get_slot("fix_slot")
+        if tracker.get_slot("request_stage") == "fixing":
+            events = [SlotSet("fix_slot", None), _stage("collecting")]
+            if chosen in fields:
+                events.insert(0, SlotSet(chosen, None))
+            return events
+        labels = load_catalogue().summary_labels
+        choices = [
+            {"title": labels.get(slot, slot),
+             "payload": f'/deny{{"fix_slot": "{slot}"}}'}
+            for slot in fields if tracker.get_slot(slot) is not None
+        ]
+        dispatcher.utter_message(response="utter_request_which_field", buttons=choices)
+        return [SlotSet("fix_slot", None), _stage("fixing")]
+
+
+class ActionCreateTicket(Action):
+    """Create the ticket once per confirmation, give the reference, hand complaints over."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            prefill = _prefill(tracker)
+        except ValueError:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return [_stage(None)]
+        confirmation = next(
+            (e for e in reversed(tracker.events) if e.get("event") == "user"), {}
+        )
+        # The same confirmation retried (a repeated action call) must give the same ticket.
+        key = f"{tracker.sender_id}:{confirmation.get('timestamp')}"
+        try:
+            ticket = tickets().create(draft_from_prefill(prefill), idempotency_key=key)
+        except DatabaseError:
+            dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
+            return []  # still at the summary: "はい" again retries, nothing is lost
+        dispatcher.utter_message(
+            response="utter_ticket_created",
+            reference=ticket.reference,
+            next_steps=prefill.next_steps,
+        )
+        events: list[dict[str, Any]] = [
+            SlotSet("ticket_reference", ticket.reference), _stage("done"),
+        ]
+        if COMPLAINT in prefill.request_types:
+            return [*events, *handoff_events(dispatcher, ticket.reference)]
+        dispatcher.utter_message(response="utter_offer_person")
+        return events
+
+
+class ActionCancelRequest(Action):
+    def name(self) -> str:
+        return "action_cancel_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        stage = tracker.get_slot("request_stage")
+        if stage in (None, "done") and not tracker.active_loop.get("name"):
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return [_stage(None)]
+        dispatcher.utter_message(response="utter_cancelled")
+        return [
+            ActiveLoop(None), SlotSet("requested_slot", None), *_reset_request(),
+            SlotSet("request_types", None), SlotSet("request_type", None), _stage(None),
+        ]
