@@ -58,6 +58,11 @@ def post_json(url: str, payload: dict, timeout: float = 30.0) -> dict | list:
         return json.loads(response.read())
 
 
+def get_json(url: str, timeout: float = 30.0) -> dict | list:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
 def load_nlu_examples(paths: list[Path]) -> list[tuple[str, str]]:
     """(text, intent) pairs from Rasa NLU YAML files."""
     pairs: list[tuple[str, str]] = []
