@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# Rasa's training progress bars would flood logs and CI output.
+export TQDM_DISABLE := 1
 
 .PHONY: run test train setup bench lint validate clean help
 

@@ -22,7 +22,7 @@ from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
 from madoguchi.requests.fields import NO_MEMBER_NUMBER, Valid, response_name, validate
-from madoguchi.requests.prefill import build_prefill, summary_lines
+from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
 from madoguchi.requests.questions import (
     is_question_about,
     looks_like_question,
@@ -208,8 +208,13 @@ class ValidateRequestForm(FormValidationAction):
         return filled
 
 
-def _prefill(tracker: Tracker):  # type: ignore[no-untyped-def]
-    return build_prefill(tracker.sender_id, tracker.events, tracker.slots)
+def _prefill(dispatcher: CollectingDispatcher, tracker: Tracker) -> TicketPrefill | None:
+    """What the conversation collected; None (and a re-ask) when no request was taken."""
+    try:
+        return build_prefill(tracker.sender_id, tracker.events, tracker.slots)
+    except ValueError:
+        dispatcher.utter_message(response="utter_please_rephrase")
+        return None
 
 
 class ActionConfirmRequest(Action):
@@ -221,10 +226,8 @@ class ActionConfirmRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        try:
-            prefill = _prefill(tracker)
-        except ValueError:
-            dispatcher.utter_message(response="utter_please_rephrase")
+        prefill = _prefill(dispatcher, tracker)
+        if prefill is None:
             return [_stage(None)]
         summary = "\n".join(summary_lines(prefill))
         dispatcher.utter_message(response="utter_request_summary", summary=summary)
@@ -267,10 +270,8 @@ class ActionCreateTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        try:
-            prefill = _prefill(tracker)
-        except ValueError:
-            dispatcher.utter_message(response="utter_please_rephrase")
+        prefill = _prefill(dispatcher, tracker)
+        if prefill is None:
             return [_stage(None)]
         confirmation = next(
             (e for e in reversed(tracker.events) if e.get("event") == "user"), {}

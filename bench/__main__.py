@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ["nlu", "notice"]
+PARTS = ["nlu", "notice", "requests"]
 
 
 def main(argv: list[str]) -> None:

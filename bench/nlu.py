@@ -10,6 +10,7 @@ the time of a full `rasa train` (NLU and dialogue) of config.yml. Rasa's own rep
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -87,10 +88,14 @@ def run_pipeline(label: str, config: Path, examples: list[tuple[str, str]]) -> d
         for (t, g), p in zip(examples, predicted, strict=True) if g != p
     ]
     reports = OUT / "reports" / slug
+    heldout = OUT / "heldout"  # `rasa test nlu` takes one file or folder
+    heldout.mkdir(parents=True, exist_ok=True)
+    for path in heldout_files():
+        shutil.copy(path, heldout / path.name)
     rasa = Path(sys.executable).parent / "rasa"
     subprocess.run(
-        [str(rasa), "test", "nlu", "--model", str(model), "--nlu",
-         *[str(f) for f in heldout_files()], "--out", str(reports)],
+        [str(rasa), "test", "nlu", "--model", str(model), "--nlu", str(heldout),
+         "--out", str(reports)],
         cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     write_json(reports / "bench_errors.json", errors)

@@ -22,6 +22,8 @@ anyone picked it up); resolving needs someone to have worked on it, so not from 
 
 from __future__ import annotations
 
+from madoguchi.requests.types import REQUEST_TYPE_IDS
+
 from .errors import InvalidTransition
 
 NEW = "new"
@@ -50,16 +52,8 @@ PRIORITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(PRIORITI
 DEFAULT_PRIORITY = "normal"
 COMPLAINT_PRIORITY = "high"
 
-# The `request_type` slot values of DESIGN.md "Contracts".
-REQUEST_TYPES: tuple[str, ...] = (
-    "purpose_notice",
-    "disclosure",
-    "correction",
-    "suspension",
-    "third_party_stop",
-    "marketing_optout",
-    "complaint",
-)
+# The `request_type` slot values of DESIGN.md "Contracts" (defined once, with the requests).
+REQUEST_TYPES: tuple[str, ...] = REQUEST_TYPE_IDS
 
 
 def can_transition(current: str, new: str) -> bool:
