@@ -87,6 +87,9 @@ def desk_service(*, host: str = "127.0.0.1", port: int = 8000) -> Service:
     argv = [
         sys.executable, "-m", "uvicorn", "madoguchi.desk.app:create_app", "--factory",
         "--host", host, "--port", str(port), "--no-access-log",
+        # The desk serves no websockets; uvicorn's websockets support would need a newer
+        # `websockets` than the one Rasa pins.
+        "--ws", "none",
     ]
     return Service("desk", argv, f"http://127.0.0.1:{port}/health")
 

@@ -1,0 +1,364 @@
+"""The operators' console: server-rendered pages on the same `Desk` as the API.
+
+Forms post back to /desk/... (login cookie + CSRF field) and redirect on success, so a reload
+never repeats an action; on an error the page is shown again with the reason and what was typed.
+Jinja2 autoescapes everything: a customer's `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from madoguchi.tickets import (
+    CONTACT_FIELDS,
+    Conflict,
+    InvalidField,
+    InvalidTransition,
+    NotFound,
+    Ticket,
+    User,
+    workflow,
+)
+
+from . import views
+from .auth import (
+    clear_login_cookie,
+    cookie_token,
+    csrf_ok,
+    csrf_token,
+    desk_of,
+    page_user,
+    set_login_cookie,
+)
+from .rasa import RasaError
+from .service import MAX_TEXT, Desk, clean_text
+
+HERE = Path(__file__).resolve().parent
+MAX_FORM_BYTES = 64 * 1024
+
+router = APIRouter(prefix="/desk")
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.globals.update(
+    STATUS_LABELS=views.STATUS_LABELS,
+    PRIORITY_LABELS=views.PRIORITY_LABELS,
+    FIELD_LABELS=views.FIELD_LABELS,
+    ACTION_LABELS=views.ACTION_LABELS,
+    WHO_LABELS=views.WHO_LABELS,
+    CONTACT_LABELS=views.CONTACT_LABELS,
+    MAX_TEXT=MAX_TEXT,
+)
+templates.filters.update(
+    jst=views.jst,
+    age=views.age,
+    hours_text=views.hours_text,
+    due_class=views.due_class,
+    type_label=views.type_label,
+    value_text=views.value_text,
+)
+
+ROLE_LABELS = {"operator": "オペレーター", "supervisor": "スーパーバイザー"}
+
+DONE_MESSAGES = {
+    "claim": "この受付の担当になりました。",
+    "status": "状態を変更しました。",
+    "fields": "保存しました。",
+    "notes": "メモを追加しました。",
+    "messages": "お客様に送信しました。",
+    "handback": "会話をボットに戻しました。",
+}
+
+# Where each form sits on the ticket page (the redirect comes back to it).
+ANCHORS = {
+    "claim": "top",
+    "status": "top",
+    "fields": "contact",
+    "notes": "notes",
+    "messages": "chat",
+    "handback": "chat",
+}
+
+# The contact form: (field, multi-line).
+CONTACT_FORM = [(name, name == "customer_postal_address") for name in CONTACT_FIELDS]
+
+
+def render(
+    name: str, request: Request, user: User | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    token = cookie_token(request)
+    html = templates.get_template(name).render(
+        user=user,
+        role_label=ROLE_LABELS.get(user.role, user.role) if user else "",
+        csrf=csrf_token(token) if token and user else "",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/desk/login?{urlencode({'next': target})}", status_code=303)
+
+
+def safe_next(value: str | None) -> str:
+    """Only back into the console: never an open redirect."""
+    if value and value.startswith("/desk") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/desk"
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(status_code=413, detail="送信内容が大きすぎます")
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def first(form: dict[str, list[str]], name: str, default: str = "") -> str:
+    values = form.get(name)
+    return values[0] if values else default
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    if page_user(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render("login.html", request, None, next=safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    token = first(form, "token").strip()
+    target = safe_next(first(form, "next"))
+    user = await run_in_threadpool(desk_of(request).users.authenticate, token or None)
+    if user is None:
+        return render(
+            "login.html", request, None, 401, next=target,
+            error="トークンが正しくないか、無効になっています。",
+        )
+    response = RedirectResponse(target, status_code=303)
+    set_login_cookie(response, request, token)
+    return response
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+def logout(request: Request) -> Response:
+    response = RedirectResponse("/desk/login", status_code=303)
+    clear_login_cookie(response, request)
+    return response
+
+
+# --- queue -----------------------------------------------------------------------------------
+
+
+def _queue_filters(status: str | None, type: str | None, assignee: str | None) -> dict[str, str]:
+    return {
+        "status": status if status in (*workflow.STATUSES, "all") else "",
+        "type": type if type in workflow.REQUEST_TYPES else "",
+        "assignee": "me" if assignee == "me" else "",
+    }
+
+
+def _queue_rows(desk: Desk, user: User, filters: dict[str, str]) -> list[dict[str, Any]]:
+    tickets = desk.tickets.list_queue(
+        status=filters["status"] or None,
+        type=filters["type"] or None,
+        assignee=user.name if filters["assignee"] else None,
+        limit=200,
+    )
+    now = views.now_utc()
+    rows = []
+    for ticket in tickets:
+        row = views.queue_item(ticket, now)
+        row["age"] = views.age(ticket.created_at, now)
+        rows.append(row)
+    return rows
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    status: str | None = None,
+    type: str | None = None,
+    assignee: str | None = None,
+) -> Response:
+    user = page_user(request)
+    if user is None:
+        return to_login(request)
+    filters = _queue_filters(status, type, assignee)
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(
+        "queue.html", request, user,
+        tickets=_queue_rows(desk_of(request), user, filters),
+        filters=filters,
+        query=query,
+        status_options=[(s, views.STATUS_LABELS[s]) for s in workflow.STATUSES],
+        type_options=list(views.type_labels().items()),
+    )
+
+
+@router.get("/partials/queue", response_class=HTMLResponse)
+def queue_rows(
+    request: Request,
+    status: str | None = None,
+    type: str | None = None,
+    assignee: str | None = None,
+) -> Response:
+    """The queue's rows alone, for the page's live refresh."""
+    user = page_user(request)
+    if user is None:
+        return HTMLResponse("", status_code=401)
+    filters = _queue_filters(status, type, assignee)
+    return render(
+        "_queue_rows.html", request, user, tickets=_queue_rows(desk_of(request), user, filters)
+    )
+
+
+# --- ticket ----------------------------------------------------------------------------------
+
+
+def _ticket_page(
+    request: Request,
+    user: User,
+    ticket: Ticket,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    done: str | None = None,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    desk = desk_of(request)
+    detail = views.ticket_detail(ticket)
+    holder_elsewhere = bool(
+        ticket.assignee and ticket.assignee != user.name and user.role != "supervisor"
+    )
+    return render(
+        "ticket.html", request, user, status_code,
+        t=detail,
+        ticket=ticket,
+        conversation=desk.conversation(ticket),
+        transitions=[(s, views.STATUS_LABELS[s]) for s in workflow.STATUSES
+                     if s in detail["allowed_transitions"]],
+        can_claim=ticket.status in workflow.OPEN_STATUSES and ticket.assignee != user.name
+        and not holder_elsewhere,
+        can_work=not holder_elsewhere,
+        contact_form=CONTACT_FORM,
+        type_options=list(views.type_labels().items()),
+        priority_options=[(p, views.PRIORITY_LABELS[p]) for p in workflow.PRIORITIES],
+        details=views.detail_rows(ticket.details),
+        audit=[
+            {**entry, "rows": views.change_rows(entry["changes"])}
+            for entry in reversed(detail["audit"])
+        ],
+        notes=detail["notes"],
+        due_class=views.due_class(detail["hours_left"]),
+        error=error,
+        done=DONE_MESSAGES.get(done or ""),
+        typed=typed or {},
+        transcript_url=f"/api/tickets/{quote(ticket.reference)}/transcript",
+    )
+
+
+@router.get("/tickets/{reference}", response_class=HTMLResponse)
+def ticket_page(request: Request, reference: str, done: str | None = None) -> Response:
+    user = page_user(request)
+    if user is None:
+        return to_login(request)
+    ticket = desk_of(request).tickets.get(reference)
+    if ticket is None:
+        return render("not_found.html", request, user, 404, reference=reference)
+    return _ticket_page(request, user, ticket, done=done)
+
+
+def _problem(exc: Exception) -> tuple[int, str]:
+    """The status code and the operator's explanation of a refused action."""
+    if isinstance(exc, InvalidTransition):
+        old = views.STATUS_LABELS.get(exc.current, exc.current)
+        new = views.STATUS_LABELS.get(exc.requested, exc.requested)
+        return 409, f"状態を「{old}」から「{new}」には変更できません。"
+    if isinstance(exc, Conflict):
+        if exc.holder:
+            return 409, f"この受付は {exc.holder} さんが担当しています。"
+        return 409, f"この操作はできません（{exc}）。"
+    if isinstance(exc, InvalidField):
+        return 422, f"入力内容を確認してください: {exc}"
+    return 502, (
+        "チャットサーバー（Rasa）に届きませんでした。時間をおいてもう一度お試しください。"
+        f"（{exc}）"
+    )
+
+
+def _field_changes(form: dict[str, list[str]]) -> dict[str, Any]:
+    changes: dict[str, Any] = {name: first(form, name) for name, _ in CONTACT_FORM}
+    changes["priority"] = first(form, "priority")
+    changes["request_types"] = form.get("request_types", [])
+    changes["is_agent"] = first(form, "is_agent") == "1"
+    return changes
+
+
+def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, list[str]]) -> None:
+    if action == "claim":
+        desk.tickets.claim(reference, user)
+    elif action == "status":
+        desk.update(reference, {"status": first(form, "status")}, user)
+    elif action == "fields":
+        changes = _field_changes(form)
+        if set(changes["request_types"]) == set(desk.ticket(reference).request_types or []):
+            del changes["request_types"]  # the same types in another order are no change
+        desk.update(reference, changes, user)
+    elif action == "notes":
+        desk.tickets.add_note(reference, user, clean_text(first(form, "body"), "body", "メモ"))
+    elif action == "messages":
+        desk.send_message(reference, first(form, "text"), user)
+    elif action == "handback":
+        desk.hand_back(reference, user)
+
+
+def _ticket_action(
+    request: Request, reference: str, action: str, form: dict[str, list[str]]
+) -> Response:
+    user = page_user(request)
+    if user is None:
+        return to_login(request)
+    if not csrf_ok(request, first(form, "csrf")):
+        return render("not_found.html", request, user, 403, reference=reference,
+                      message="フォームの有効期限が切れました。ページを開き直してください。")
+    desk = desk_of(request)
+    try:
+        _act(desk, user, reference, action, form)
+    except NotFound:
+        return render("not_found.html", request, user, 404, reference=reference)
+    except (Conflict, InvalidTransition, InvalidField, RasaError) as exc:
+        status_code, message = _problem(exc)
+        ticket = desk.tickets.get(reference)
+        if ticket is None:
+            return render("not_found.html", request, user, 404, reference=reference)
+        typed = {key: first(form, key) for key in ("body", "text")}
+        return _ticket_page(request, user, ticket, status_code=status_code, error=message,
+                            typed=typed)
+    target = f"/desk/tickets/{quote(reference.strip().upper())}?done={action}#{ANCHORS[action]}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/tickets/{reference}/{action}", response_class=HTMLResponse)
+async def ticket_action(request: Request, reference: str, action: str) -> Response:
+    if action not in DONE_MESSAGES:
+        raise HTTPException(status_code=404, detail="Not Found")
+    form = await read_form(request)
+    return await run_in_threadpool(_ticket_action, request, reference, action, form)

@@ -1,0 +1,199 @@
+"""What the desk does, shared by the JSON API and the console pages.
+
+One `Desk` per process holds the engine, the repositories and the Rasa client. Everything here
+is synchronous (SQLAlchemy, urllib); the routes run it in FastAPI's thread pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from madoguchi import db
+from madoguchi.settings import Settings
+from madoguchi.tickets import (
+    AuditEntry,
+    Conflict,
+    InvalidField,
+    NotFound,
+    Ticket,
+    TicketRepository,
+    User,
+    UserRepository,
+    workflow,
+)
+
+from .rasa import RasaClient, RasaError, answers, transcript
+
+# Notes and messages to the customer: what an operator may type in one go.
+MAX_TEXT = 2000
+
+
+def never_store_forbidden(text: str) -> str:
+    """Card and individual numbers never reach a table, also when an operator types them.
+
+    Imported on first use: the PII finder loads spaCy, which takes seconds.
+    """
+    from madoguchi.text.pii import mask_forbidden
+
+    return mask_forbidden(text)[0]
+
+
+def warm_up() -> None:
+    """Load the PII finder in the background, so the first note does not wait for it."""
+
+    def load() -> None:
+        try:
+            never_store_forbidden("0")
+        except Exception:  # a broken model shows up on the first note, with its error
+            pass
+
+    threading.Thread(target=load, name="desk-warm-up", daemon=True).start()
+
+
+def clean_text(value: Any, name: str, label: str) -> str:
+    """A note or message: text of 1 to MAX_TEXT characters, else `InvalidField`."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidField(f"{label}を入力してください ({name} must be non-empty text)")
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise InvalidField(
+            f"{label}は{MAX_TEXT:,}文字までです ({name} is longer than {MAX_TEXT} characters)"
+        )
+    return value
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker
+    tickets: TicketRepository
+    users: UserRepository
+    rasa: RasaClient
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Desk:
+        engine = db.make_engine(settings.database_url)
+        db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            tickets=TicketRepository(sessions, text_filter=never_store_forbidden),
+            users=UserRepository(sessions),
+            rasa=RasaClient(settings.rasa_url, settings.rasa_token),
+        )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def ticket(self, reference: str) -> Ticket:
+        ticket = self.tickets.get(reference)
+        if ticket is None:
+            raise NotFound(f"ticket {reference}")
+        return ticket
+
+    def conversation(self, ticket: Ticket) -> dict[str, Any]:
+        """{transcript, transcript_error, conversation_paused} from Rasa's tracker store."""
+        if not ticket.conversation_id:
+            return {"transcript": [], "transcript_error": None, "conversation_paused": None}
+        try:
+            tracker = self.rasa.tracker(ticket.conversation_id)
+        except RasaError as exc:
+            return {
+                "transcript": None,
+                "transcript_error": f"会話を読み込めません: {exc}",
+                "conversation_paused": None,
+            }
+        return {
+            "transcript": transcript(tracker),
+            "transcript_error": None,
+            "conversation_paused": tracker.get("paused"),
+        }
+
+    def queue_version(self) -> str:
+        """Changes whenever a ticket is created or changed (what the live queue watches)."""
+        open_now = case((Ticket.status.in_(sorted(workflow.OPEN_STATUSES)), 1), else_=0)
+        stmt = select(func.sum(open_now), func.max(Ticket.id), func.max(Ticket.updated_at))
+        with self.sessions() as session:
+            row = session.execute(stmt).one()
+        return hashlib.sha1("|".join(map(str, row)).encode()).hexdigest()[:16]
+
+    def health_database(self) -> bool:
+        return db.database_ok(self.engine)
+
+    def health_rasa(self) -> bool:
+        return answers(self.settings.rasa_url.rstrip("/") + "/")
+
+    def health_actions(self) -> bool:
+        return answers(self.settings.action_url.rstrip("/") + "/health")
+
+    # --- changing --------------------------------------------------------------------------
+
+    @staticmethod
+    def check_holder(ticket: Ticket, user: User) -> None:
+        """Only the operator holding a ticket works it (a supervisor may step in)."""
+        if ticket.assignee and ticket.assignee != user.name and user.role != "supervisor":
+            raise Conflict(
+                f"{ticket.reference} is held by {ticket.assignee}", holder=ticket.assignee
+            )
+
+    def update(self, reference: str, changes: dict[str, Any], user: User) -> Ticket:
+        self.check_holder(self.ticket(reference), user)
+        if not changes:
+            raise InvalidField("変更する項目がありません (no fields to change)")
+        return self.tickets.update_fields(reference, changes, user)
+
+    def send_message(self, reference: str, text: Any, user: User) -> dict[str, Any]:
+        """The operator's words into the customer's chat and the conversation log."""
+        text = never_store_forbidden(clean_text(text, "text", "メッセージ"))
+        ticket = self.ticket(reference)
+        self.check_holder(ticket, user)
+        conversation_id = self._conversation_of(ticket)
+        event = {"event": "bot", "text": text, "metadata": {"operator": user.name}}
+        self.rasa.append_event(conversation_id, event, deliver=True)
+        self.record(ticket.reference, user, "message_sent", {"message": {"old": None, "new": text}})
+        return {"reference": ticket.reference, "conversation_id": conversation_id, "text": text}
+
+    def hand_back(self, reference: str, user: User) -> dict[str, Any]:
+        """Give the conversation back to the bot (Rasa's ConversationResumed)."""
+        ticket = self.ticket(reference)
+        self.check_holder(ticket, user)
+        conversation_id = self._conversation_of(ticket)
+        self.rasa.append_event(conversation_id, {"event": "resume"})
+        self.record(
+            ticket.reference, user, "handed_back",
+            {"conversation": {"old": "operator", "new": "bot"}},
+        )
+        return {"reference": ticket.reference, "conversation_id": conversation_id,
+                "resumed": True}
+
+    def record(self, reference: str, user: User, action: str, changes: dict[str, Any]) -> None:
+        """An audit entry for what happened outside the ticket's own fields (chat turns)."""
+        with db.write_session(self.sessions) as session:
+            ticket = session.execute(
+                select(Ticket).where(Ticket.reference == reference).with_for_update()
+            ).scalar_one_or_none()
+            if ticket is None:
+                raise NotFound(f"ticket {reference}")
+            now = db.utcnow()
+            ticket.updated_at = now
+            session.add(
+                AuditEntry(ticket_id=ticket.id, at=now, actor=user.name, action=action,
+                           changes=changes)
+            )
+
+    @staticmethod
+    def _conversation_of(ticket: Ticket) -> str:
+        if not ticket.conversation_id:
+            raise Conflict(
+                f"{ticket.reference} has no chat conversation (チャットの会話がありません)"
+            )
+        return ticket.conversation_id
