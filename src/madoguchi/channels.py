@@ -8,6 +8,8 @@ not to send such numbers. Everything else is Rasa's own channel code.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import yaml
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 from sanic.request import Request
 
@@ -85,6 +87,21 @@ class GuardedRestInput(RestInput):
         return super().blueprint(_guarded(on_new_message))
 
 
+# The web chat keeps its conversation id; only ids of the form we hand out are accepted.
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class OperatorMarkingOutput(SocketIOOutput):
+    """Rasa's socket.io output, telling the web chat which words are an operator's."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        if not kwargs.get("operator"):
+            await super().send_text_message(recipient_id, text, **kwargs)
+            return
+        for part in text.strip().split("\n\n"):
+            await self._send_message(recipient_id, {"text": part, "metadata": {"operator": True}})
+
+
 class GuardedSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel (the web chat) with forbidden numbers masked first."""
 
@@ -92,5 +109,22 @@ class GuardedSocketIOInput(SocketIOInput):
     def name(cls) -> str:
         return "socketio"
 
+    def get_output_channel(self) -> OperatorMarkingOutput | None:
+        return None if self.sio is None else OperatorMarkingOutput(self.sio, self.bot_message_evt)
+
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(_guarded(on_new_message))
+        blueprint = super().blueprint(_guarded(on_new_message))
+        sio = self.sio
+
+        # Rasa 3.6 calls AsyncServer.enter_room without await, which python-socketio 5.18
+        # needs: the browser would never join its conversation's room and get no reply.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            given = data.get("session_id") if isinstance(data, dict) else None
+            valid = isinstance(given, str) and _SESSION_ID.match(given)
+            session_id = given if valid else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        return blueprint

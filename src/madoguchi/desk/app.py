@@ -20,7 +20,7 @@ from madoguchi.db import DatabaseLocked
 from madoguchi.settings import Settings, load_settings
 from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound
 
-from . import api, pages
+from . import api, chat, pages
 from .rasa import RasaError
 from .service import Desk, warm_up
 
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(chat.router)
     app.mount("/desk/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 
     @app.on_event("startup")
