@@ -117,7 +117,15 @@ def full_train_seconds() -> float:
         return time.perf_counter() - start
 
 
+def save_blank_spacy_ja() -> None:
+    """Baseline (b) loads spaCy's blank Japanese pipeline (SudachiPy) from this folder."""
+    import spacy
+
+    spacy.blank("ja").to_disk(OUT / "spacy_blank_ja")
+
+
 def main() -> dict:
+    save_blank_spacy_ja()
     examples = load_nlu_examples(heldout_files())
     if not examples:
         raise SystemExit("no held-out examples in eval/nlu_heldout_*.yml")
