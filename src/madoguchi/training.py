@@ -52,14 +52,14 @@ def cache_dir() -> Path:
 
 
 def rasa_train(root: Path, config: Path, out_dir: Path, name: str,
-               data: tuple[str, ...] = TRAINING_DATA) -> Path:
+               data: tuple[str, ...] = TRAINING_DATA, env: dict[str, str] | None = None) -> Path:
     rasa = Path(sys.executable).parent / "rasa"
     argv = [
         str(rasa), "train", "--config", str(config), "--domain", str(root / "domain.yml"),
         "--data", *[str(root / d) for d in data], "--out", str(out_dir),
         "--fixed-model-name", name,
     ]
-    subprocess.run(argv, cwd=root, check=True)
+    subprocess.run(argv, cwd=root, check=True, env=env)
     return out_dir / f"{name}.tar.gz"
 
 
