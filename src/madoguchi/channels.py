@@ -9,6 +9,7 @@ not to send such numbers. Everything else is Rasa's own channel code.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -32,17 +33,19 @@ _CUT_MARK = "…（以下省略）"
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
-@lru_cache(maxsize=1)
-def _warning() -> str:
+@lru_cache(maxsize=4)
+def _response(name: str) -> str:
     # The wording lives with the other responses in the domain, not in code.
     domain = yaml.safe_load((project_root() / "domain.yml").read_text(encoding="utf-8"))
-    return domain["responses"]["utter_forbidden_number"][0]["text"]
+    return domain["responses"][name][0]["text"]
 
 
 def clean_text(text: Any) -> tuple[str, set[str]]:
     """The text as it may be processed and stored, and the forbidden kinds that were masked."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
+    # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL.
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     masked, kinds = mask_forbidden(text)
     if len(masked) > MAX_MESSAGE_CHARS:
         masked = masked[:MAX_MESSAGE_CHARS] + _CUT_MARK
@@ -52,12 +55,20 @@ def clean_text(text: Any) -> tuple[str, set[str]]:
 def _guarded(on_new_message: Handler) -> Handler:
     async def handler(message: UserMessage) -> Any:
         message.text, kinds = clean_text(message.text)
+        if not message.text.strip():
+            # Nothing to read: say so, and leave the conversation as it was.
+            await message.output_channel.send_text_message(
+                message.sender_id, _response("utter_empty_message")
+            )
+            return None
         flagged = set(kinds) | set((message.metadata or {}).get("madoguchi_masked", []))
         if flagged:
             metadata = dict(message.metadata or {})
             metadata["madoguchi_masked"] = sorted(flagged)
             message.metadata = metadata
-            await message.output_channel.send_text_message(message.sender_id, _warning())
+            await message.output_channel.send_text_message(
+                message.sender_id, _response("utter_forbidden_number")
+            )
         return await on_new_message(message)
 
     return handler

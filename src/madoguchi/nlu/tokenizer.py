@@ -18,6 +18,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 from madoguchi.text.tokenize import tokenize
 
+# The one token of a message that has no words (empty, or white space only).
+EMPTY_MESSAGE = "<empty>"
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
@@ -58,4 +61,8 @@ class JapaneseTokenizer(Tokenizer):
             Token(w.text, w.start, end=w.end, lemma=w.lemma, data={"pos": w.pos, "norm": w.norm})
             for w in tokenize(text)
         ]
+        if not tokens:
+            # An empty or blank message still has to reach the classifier as something: with
+            # no token at all it gets no features, and logistic regression fails on it.
+            tokens = [Token(text, 0, end=len(text), lemma=EMPTY_MESSAGE, data={"pos": ""})]
         return self._apply_token_pattern(tokens)
