@@ -345,3 +345,29 @@ def test_fifty_concurrent_handoffs_get_fifty_distinct_references(servers: Server
 
     assert all(references)
     assert len(set(references)) == 50
+
+
+@pytest.mark.parametrize(
+    ("opening", "choice", "request_type"),
+    [
+        ("登録されている情報を削除したい", "/request_correction", "correction"),
+        ("登録されている情報を削除したい", "/request_suspension", "suspension"),
+        ("もう止めてほしいんですけど", "/request_marketing_optout", "marketing_optout"),
+        ("もう止めてほしいんですけど", "/request_third_party_stop", "third_party_stop"),
+        ("もう止めてほしいんですけど", "/request_suspension", "suspension"),
+    ],
+)
+def test_each_choice_after_an_ambiguity_ends_in_its_ticket(
+    servers: Servers, opening: str, choice: str, request_type: str
+) -> None:
+    sender = new_sender()
+    servers.say(sender, opening)
+    assert servers.slot(sender, "request_stage") == "ambiguous"
+
+    servers.say(sender, choice)
+    servers.say(sender, "はい")
+    fill_form(servers, sender)
+    servers.say(sender, "/affirm")
+
+    [ticket] = tickets_of(servers, sender)
+    assert ticket["request_types"] == [request_type]
