@@ -43,7 +43,6 @@ import sys
 import uuid
 from typing import Any
 
-from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Sanic, response
 
 from madoguchi.channels import GuardedSocketIOInput
@@ -51,36 +50,7 @@ from madoguchi.channels import GuardedSocketIOInput
 port, mode = int(sys.argv[1]), sys.argv[2]
 
 
-class MarkedOutput(SocketIOOutput):
-    # What channels.py should do: tell the chat which words are an operator's.
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        if not kwargs.get("operator"):
-            await super().send_text_message(recipient_id, text, **kwargs)
-            return
-        for part in text.strip().split("\n\n"):
-            await self._send_message(recipient_id, {"text": part, "metadata": {"operator": True}})
-
-
-class PatchedInput(GuardedSocketIOInput):
-    def get_output_channel(self):
-        return MarkedOutput(self.sio, self.bot_message_evt)
-
-    def blueprint(self, on_new_message):
-        blueprint = super().blueprint(on_new_message)
-        sio = self.sio
-
-        # Rasa 3.6 calls AsyncServer.enter_room without await (a coroutine in python-socketio 5.18).
-        @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Any) -> None:
-            given = data.get("session_id") if isinstance(data, dict) else None
-            session_id = given if isinstance(given, str) and given else uuid.uuid4().hex
-            await sio.enter_room(sid, session_id)
-            await sio.emit("session_confirm", session_id, room=sid)
-
-        return blueprint
-
-
-channel = (PatchedInput if mode == "patched" else GuardedSocketIOInput)(session_persistence=True)
+channel = GuardedSocketIOInput(session_persistence=True)  # the channel credentials.yml names
 seen: dict[str, list[str]] = {}
 
 
