@@ -29,6 +29,9 @@ from madoguchi.requests.types import load_types as request_types
 # turns it off with MADOGUCHI_RETRIEVAL_THRESHOLD=off to show what it adds).
 _THRESHOLD_SETTING = os.environ.get("MADOGUCHI_RETRIEVAL_THRESHOLD", "0.35")
 RETRIEVAL_THRESHOLD = 2.0 if _THRESHOLD_SETTING == "off" else float(_THRESHOLD_SETTING)
+# With the NLU's best guess on a notice question, retrieval needs to clear only this share of
+# the threshold.
+SUPPORTED_FACTOR = 0.7
 # How much retrieval counts beside the NLU when both name a section (0 turns it off).
 RETRIEVAL_WEIGHT = 0.0 if _THRESHOLD_SETTING == "off" else 1.0
 
@@ -56,6 +59,17 @@ def best_section(message: Latest) -> str:
         notice().sections,
         key=lambda s: nlu.get(s.intent, 0.0) + RETRIEVAL_WEIGHT * found.get(s.id, 0.0),
     ).id
+
+
+def seems_about_the_notice(message: Latest) -> bool:
+    """Retrieval is sure enough on its own, or the NLU's best guess is a notice question and
+    retrieval agrees that the notice speaks of it."""
+    if retriever().best(message.text, RETRIEVAL_THRESHOLD) is not None:
+        return True
+    guess, _ = message.best_guess
+    return guess.startswith(INTENT_PREFIX) and (
+        retriever().best(message.text, RETRIEVAL_THRESHOLD * SUPPORTED_FACTOR) is not None
+    )
 
 
 class ActionAnswerNotice(Action):
@@ -109,10 +123,8 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         message = latest(tracker)
-        if not message.text.startswith("/"):
-            section_id = retriever().best(message.text, RETRIEVAL_THRESHOLD)
-            if section_id is not None:
-                return answer_events(dispatcher, section_id, message.text)
+        if not message.text.startswith("/") and seems_about_the_notice(message):
+            return answer_events(dispatcher, best_section(message), message.text)
 
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(response="utter_fallback_offer_person")

@@ -13,9 +13,13 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import buttons, latest, notice, retriever, window
+from actions.common import Latest, buttons, latest, notice, window
 from actions.handoff import handoff_events
-from actions.notice import RETRIEVAL_THRESHOLD, answer_events
+from actions.notice import (
+    answer_events,
+    best_section,
+    seems_about_the_notice,
+)
 from actions.store import tickets
 from madoguchi.db import DatabaseError
 from madoguchi.notice.answer import compose_answer, match_limit
@@ -23,11 +27,7 @@ from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
 from madoguchi.requests.fields import NO_MEMBER_NUMBER, Valid, response_name, validate
 from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
-from madoguchi.requests.questions import (
-    is_question_about,
-    looks_like_question,
-    procedure_sections,
-)
+from madoguchi.requests.questions import is_question_about, looks_like_question
 from madoguchi.requests.ticketing import draft_from_prefill
 from madoguchi.requests.types import SLOT_NAMES, load_catalogue, slots_for
 from madoguchi.text.pii import find_pii
@@ -90,8 +90,10 @@ class ActionStartRequest(Action):
         if not types:
             dispatcher.utter_message(response="utter_please_rephrase")
             return [_stage(None)]
-        if not explicit and types != [COMPLAINT] and is_question_about(message.text):
-            answered = self._answer_question(dispatcher, message.text, types)
+        if not explicit and types != [COMPLAINT] and (
+            is_question_about(message.text) or looks_like_question(message.text)
+        ):
+            answered = self._answer_question(dispatcher, message, types)
             if answered is not None:
                 return answered
 
@@ -115,13 +117,16 @@ class ActionStartRequest(Action):
 
     @staticmethod
     def _answer_question(
-        dispatcher: CollectingDispatcher, text: str, types: list[str]
+        dispatcher: CollectingDispatcher, message: Latest, types: list[str]
     ) -> list[dict[str, Any]] | None:
-        """A question about how a request works: the notice's answer, then the offer to start."""
-        section_id = retriever().best(text, RETRIEVAL_THRESHOLD)
-        if match_limit(text, notice().limits) is None and section_id not in procedure_sections():
+        """A question about a request: the notice's answer, then the offer to start it."""
+        text = message.text
+        limit = match_limit(text, notice().limits)
+        if limit is None and not seems_about_the_notice(message):
             return None
-        events = answer_events(dispatcher, section_id or "4.2", text)
+        # A limit names its own section; compose_answer turns to it.
+        section_id = best_section(message) if limit is None else limit.section
+        events = answer_events(dispatcher, section_id, text)
         catalogue = load_catalogue()
         offers = [
             {"title": buttons()["request_candidate"].format(label=catalogue.types[t].label),

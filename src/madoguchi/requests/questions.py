@@ -18,10 +18,6 @@ def _rules() -> dict[str, Any]:
     return yaml.safe_load((data_dir() / "questions.yml").read_text(encoding="utf-8"))
 
 
-def procedure_sections() -> tuple[str, ...]:
-    return tuple(_rules()["procedure_sections"])
-
-
 def is_question_about(text: str) -> bool:
     """Whether the customer asks how a request works rather than making it."""
     rules = _rules()
