@@ -16,6 +16,7 @@ from madoguchi.clock import now
 from madoguchi.db import DatabaseError
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
+from madoguchi.webhook import Webhook, handoff_payload
 
 
 def _opening(moment: datetime) -> str:
@@ -26,8 +27,21 @@ def _opening(moment: datetime) -> str:
     )
 
 
+def _announce(reference: str) -> None:
+    webhook = Webhook.from_env()
+    if webhook is None:
+        return
+    try:
+        ticket = tickets().get(reference)
+    except DatabaseError:
+        return  # the ticket exists; only the announcement is skipped, never the handoff
+    if ticket is not None:
+        webhook.deliver_in_background("handoff", handoff_payload(ticket.to_dict()))
+
+
 def handoff_events(dispatcher: CollectingDispatcher, reference: str) -> list[dict[str, Any]]:
     """Tell the customer who picks up and when, then pause the bot for the operator."""
+    _announce(reference)
     hours = window().hours
     moment = now()
     contact = window().contact

@@ -4,10 +4,12 @@ action server, on the trained model, over a throwaway SQLite database."""
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -55,8 +57,43 @@ def new_sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
+WEBHOOK_SECRET = "e2e-secret"
+
+
+@dataclass
+class WebhookSink:
+    """A stand-in for the call center's tool: records what the outgoing webhook posts."""
+
+    url: str
+    received: list[tuple[dict[str, str], bytes]]
+
+
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+def webhook_sink() -> Iterator[WebhookSink]:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield WebhookSink(f"http://127.0.0.1:{server.server_port}/hook", received)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, webhook_sink: WebhookSink
+) -> Iterator[Servers]:
     model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
     work = tmp_path_factory.mktemp("servers")
     db_file = work / "madoguchi.db"
@@ -75,6 +112,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "MADOGUCHI_DB_URL": database_url,
         "MADOGUCHI_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MADOGUCHI_WEBHOOK_URL": webhook_sink.url,
+        "MADOGUCHI_WEBHOOK_SECRET": WEBHOOK_SECRET,
     })
     actions = launcher.start(action_service(ROOT, port=action_port))
     rasa = launcher.start(rasa_service(ROOT, model, endpoints, port=rasa_port))
