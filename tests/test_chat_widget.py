@@ -47,7 +47,7 @@ from sanic import Sanic, response
 
 from madoguchi.channels import GuardedSocketIOInput
 
-port, mode = int(sys.argv[1]), sys.argv[2]
+port = int(sys.argv[1])
 
 
 channel = GuardedSocketIOInput(session_persistence=True)  # the channel credentials.yml names
@@ -454,15 +454,15 @@ def node() -> list[str]:
     return argv
 
 
-def _chat_server(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterator[str]:
-    work = tmp_path_factory.mktemp(f"chat-{mode}")
+def _chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("chat")
     script = work / "chat_server.py"
     script.write_text(CHAT_SERVER, encoding="utf-8")
     port = free_port()
     # Restarted whenever it exits: GET /exit is a network blip.
-    loop = f"while :; do {sys.executable} {script} {port} {mode}; sleep 0.3; done"
+    loop = f"while :; do {sys.executable} {script} {port}; sleep 0.3; done"
     launcher = Launcher(ROOT, work / "logs", env={"TF_CPP_MIN_LOG_LEVEL": "3"})
-    service = launcher.start(Service(f"chat-{mode}", ["bash", "-c", loop],
+    service = launcher.start(Service("chat", ["bash", "-c", loop],
                                      f"http://127.0.0.1:{port}/seen"))
     try:
         launcher.wait_ready([service], timeout=120)
@@ -472,13 +472,9 @@ def _chat_server(tmp_path_factory: pytest.TempPathFactory, mode: str) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def patched_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _chat_server(tmp_path_factory, "patched")
-
-
-@pytest.fixture(scope="module")
-def channel_as_is(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _chat_server(tmp_path_factory, "as-is")
+def chat_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The socket.io channel credentials.yml names, behind a tiny scripted bot."""
+    yield from _chat_server(tmp_path_factory)
 
 
 class _Scripts(HTMLParser):
@@ -596,7 +592,7 @@ def test_widget_and_bundle_parse_with_node(desk: str, tmp_path: Path) -> None:
 
 
 def test_widget_runs_against_the_socketio_channel(
-    desk: str, node: list[str], patched_channel: str, tmp_path: Path,
+    desk: str, node: list[str], chat_channel: str, tmp_path: Path,
 ) -> None:
     """Open, greet, buttons, markup as text, operator label, limits, reload, reconnect."""
     bundle = tmp_path / "bundle.js"
@@ -604,7 +600,7 @@ def test_widget_runs_against_the_socketio_channel(
                       encoding="utf-8")
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS, encoding="utf-8")
-    result = subprocess.run([*node, str(harness), str(bundle), patched_channel],
+    result = subprocess.run([*node, str(harness), str(bundle), chat_channel],
                             capture_output=True, text=True, timeout=240, check=False)
     assert result.returncode == 0 and "ALL OK" in result.stdout, result.stdout + result.stderr
 
@@ -620,14 +616,14 @@ def _probe(node: list[str], server: str, what: str, tmp_path: Path) -> subproces
 
 
 def test_channel_as_configured_delivers_replies(
-    node: list[str], channel_as_is: str, tmp_path: Path,
+    node: list[str], chat_channel: str, tmp_path: Path,
 ) -> None:
-    result = _probe(node, channel_as_is, "reply", tmp_path)
+    result = _probe(node, chat_channel, "reply", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_channel_as_configured_marks_operator_messages(
-    node: list[str], channel_as_is: str, tmp_path: Path,
+    node: list[str], chat_channel: str, tmp_path: Path,
 ) -> None:
-    result = _probe(node, channel_as_is, "operator", tmp_path)
+    result = _probe(node, chat_channel, "operator", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

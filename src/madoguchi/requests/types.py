@@ -43,18 +43,8 @@ SLOT_NAMES: tuple[str, ...] = (
     "complaint_details",
 )
 
-# How to reach the customer; every other slot says what exactly is asked.
-CONTACT_SLOTS: frozenset[str] = frozenset(
-    {
-        "customer_name",
-        "phone",
-        "postal_address",
-        "email",
-        "member_number",
-        "preferred_time",
-        "is_agent",
-    }
-)
+# How to reach the customer (SLOT_NAMES up to is_agent); every other slot says what is asked.
+CONTACT_SLOTS: frozenset[str] = frozenset(SLOT_NAMES[: SLOT_NAMES.index("is_agent") + 1])
 
 PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal")  # most urgent first, as in tickets
 
