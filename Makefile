@@ -15,7 +15,8 @@ help:
 	@echo "make bench  measurements (bench/README.md); make lint; make train; make clean"
 
 # One resolver pass over pinned versions (constraints.txt), so nothing upgrades Rasa's pins.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt scripts/ensure-system-packages
+	@scripts/ensure-system-packages
 	@set -e; if [ ! -x $(PY) ]; then py=$$(scripts/find-python310); $$py -m venv $(VENV); fi
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	$(BIN)/pip check
