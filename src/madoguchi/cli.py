@@ -144,9 +144,48 @@ def _user_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- retention ------------------------------------------------------------------------------
+
+
+def add_retention_command(commands: Any) -> None:
+    retention = commands.add_parser(
+        "retention",
+        help="anonymise conversations and closed tickets' contact data older than N days",
+    )
+    retention.add_argument(
+        "--days", type=int, default=None,
+        help="the limit in days (default: MADOGUCHI_RETENTION_DAYS, else 180)",
+    )
+    retention.set_defaults(handler=_retention)
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from madoguchi import db
+    from madoguchi.review import retention
+
+    days = args.days if args.days is not None else retention.retention_days()
+    if days is None or days < 1:
+        _say("error: give --days N with N >= 1 (MADOGUCHI_RETENTION_DAYS is off)")
+        return 2
+    engine = db.make_engine(_database_url(args))
+    try:
+        db.upgrade(engine)
+        result = retention.run(engine, days)
+    finally:
+        engine.dispose()
+    print(
+        f"older than {result.cutoff:%Y-%m-%d %H:%M}Z: {result.conversations} conversations "
+        f"({result.events} events) anonymised, {result.tickets} closed tickets' contact data "
+        "removed"
+    )
+    return 0
+
+
 # --- wiring --------------------------------------------------------------------------------
 
-COMMAND_GROUPS: list[Callable[[Any], None]] = [add_db_commands, add_user_commands]
+COMMAND_GROUPS: list[Callable[[Any], None]] = [
+    add_db_commands, add_user_commands, add_retention_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,199 @@
+"""Fold Rasa's `events` table into the review read model, incrementally.
+
+`catch_up()` reads the events after the last one it has seen (in batches), updates one row per
+conversation and its facets, and moves its cursor, all in one transaction per batch: a crash
+loses nothing and repeats nothing. The desk calls it before every read, so a list is never
+staler than the call; a schedule is not needed.
+
+Rasa writes a conversation's events under its lock store, so within one conversation ids only
+grow. Across conversations, PostgreSQL may commit a lower id after a higher one; the projector
+therefore re-reads a window of recent ids there and skips what a conversation already has.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from madoguchi import db
+
+from . import events as ev
+from .masking import ConversationMasker
+from .models import INTENT, REQUEST_TYPE, SECTION, Conversation, Cursor, Facet
+
+CURSOR = "events"
+JST = timezone(timedelta(hours=9))
+# Customer words kept for search: enough for any real inquiry, bounded for the index.
+MAX_SEARCH_CHARS = 20_000
+
+
+@dataclass
+class Projector:
+    engine: Engine
+    sessions: sessionmaker
+    batch: int = 5000
+    # Re-read window for ids committed out of order (PostgreSQL with several Rasa servers).
+    lookback: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.lookback is None:
+            self.lookback = 0 if self.engine.dialect.name == "sqlite" else 1000
+        self._has_events = False
+
+    def catch_up(self) -> int:
+        """Project every event not yet seen; returns how many were applied."""
+        if not self._has_events:
+            if not ev.events_table_exists(self.engine):
+                return 0
+            self._has_events = True
+        applied = 0
+        while True:
+            done, count = self._one_batch()
+            applied += count
+            if done:
+                return applied
+
+    def _one_batch(self) -> tuple[bool, int]:
+        with self.sessions() as peek:
+            cursor = peek.get(Cursor, CURSOR)
+            last = cursor.last_event_id if cursor else 0
+            newest = peek.execute(select(ev.EVENTS.c.id).order_by(ev.EVENTS.c.id.desc())
+                                  .limit(1)).scalar()
+        if newest is None or (newest <= last and not self.lookback):
+            return True, 0
+        with db.write_session(self.sessions) as session:
+            cursor = session.get(Cursor, CURSOR, with_for_update=True)
+            if cursor is None:
+                cursor = Cursor(name=CURSOR, last_event_id=0)
+                session.add(cursor)
+            start = max(0, cursor.last_event_id - (self.lookback or 0))
+            rows = session.execute(
+                select(ev.EVENTS).where(ev.EVENTS.c.id > start)
+                .order_by(ev.EVENTS.c.id).limit(self.batch)
+            ).all()
+            if not rows:
+                return True, 0
+            applied = self._apply(session, rows)
+            top = rows[-1].id
+            cursor.last_event_id = max(cursor.last_event_id, top)
+            # A full batch of only re-read rows means the window is behind: keep going.
+            full = len(rows) == self.batch
+        return not full, applied
+
+    def _apply(self, session: Session, rows: list[Any]) -> int:
+        by_sender: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_sender[row.sender_id].append(row)
+        senders = list(by_sender)
+        existing: dict[str, Conversation] = {}
+        for chunk in _chunks(senders, 500):
+            for conv in session.execute(
+                select(Conversation).where(Conversation.sender_id.in_(chunk))
+            ).scalars():
+                existing[conv.sender_id] = conv
+        facets: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        ids = [c.id for c in existing.values()]
+        for chunk in _chunks(ids, 500):
+            for cid, kind, value in session.execute(
+                select(Facet.conversation_id, Facet.kind, Facet.value)
+                .where(Facet.conversation_id.in_(chunk))
+            ):
+                facets[cid].add((kind, value))
+
+        applied = 0
+        new_facets: list[tuple[Conversation, str, str]] = []
+        for sender, sender_rows in by_sender.items():
+            conv = existing.get(sender)
+            fresh = [r for r in sender_rows if conv is None or r.id > conv.last_event_id]
+            if not fresh:
+                continue
+            if conv is None:
+                first = ev.at(fresh[0].timestamp)
+                conv = Conversation(
+                    sender_id=sender, started_at=first, last_at=first,
+                    day=first.astimezone(JST).date(), last_event_id=0, turns=0,
+                    fallback_turns=0, customer_text="", handed_off=False, fell_back=False,
+                    operator_turns=0, reviewed=False,
+                )
+                session.add(conv)
+            seen = facets[conv.id] if conv.id else set()
+            added: set[tuple[str, str]] = set()
+            for row in fresh:
+                for kind, value in _fold(conv, row):
+                    if (kind, value) not in seen and (kind, value) not in added:
+                        added.add((kind, value))
+                        new_facets.append((conv, kind, value))
+            applied += len(fresh)
+        session.flush()  # ids for new conversations
+        session.add_all(
+            Facet(conversation_id=conv.id, kind=kind, value=value[:100])
+            for conv, kind, value in new_facets
+        )
+        return applied
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _fold(conv: Conversation, row: Any) -> list[tuple[str, str]]:
+    """Apply one event to its conversation's row; returns the facets it adds."""
+    event = ev.load(row.data)
+    kind = row.type_name or event.get("event")
+    when = ev.at(row.timestamp if row.timestamp is not None else event.get("timestamp"))
+    if when < conv.started_at:
+        conv.started_at, conv.day = when, when.astimezone(JST).date()
+    if when > conv.last_at:
+        conv.last_at = when
+    conv.last_event_id = max(conv.last_event_id or 0, row.id)
+    found: list[tuple[str, str]] = []
+
+    if kind == "user":
+        reading = ev.reading(event)
+        conv.turns = (conv.turns or 0) + 1
+        text = ConversationMasker().customer_text(str(event.get("text") or ""), conv.pending_slot)
+        if text and not text.startswith("/"):
+            if conv.first_words is None:
+                conv.first_words = text[:200]
+            joined = f"{conv.customer_text}\n{text}" if conv.customer_text else text
+            conv.customer_text = joined[:MAX_SEARCH_CHARS]
+        if reading.intent:
+            found.append((INTENT, reading.intent))
+        if reading.fell_back:
+            conv.fallback_turns = (conv.fallback_turns or 0) + 1
+            conv.fell_back = True
+        if reading.best_real_confidence is not None and (
+            conv.min_confidence is None or reading.best_real_confidence < conv.min_confidence
+        ):
+            conv.min_confidence = reading.best_real_confidence
+    elif kind == "action":
+        if event.get("name") in ev.FALLBACK_ACTIONS or row.action_name in ev.FALLBACK_ACTIONS:
+            conv.fell_back = True
+    elif kind == "bot":
+        if ev.operator_of(event):
+            conv.operator_turns = (conv.operator_turns or 0) + 1
+    elif kind == "pause":
+        conv.handed_off = True
+    elif kind in ("session_started", "restart"):
+        conv.pending_slot = None
+    elif kind == "slot":
+        name, value = event.get("name"), event.get("value")
+        if name == "requested_slot":
+            conv.pending_slot = value if isinstance(value, str) else None
+        elif name == "request_type" and isinstance(value, str) and value:
+            found.append((REQUEST_TYPE, value))
+        elif name == "request_types" and isinstance(value, list):
+            found += [(REQUEST_TYPE, v) for v in value if isinstance(v, str) and v]
+        elif name == "notice_section" and isinstance(value, str) and value:
+            found.append((SECTION, value))
+        elif name == "ticket_reference" and isinstance(value, str) and value:
+            conv.ticket_reference = value[:32]
+            if conv.turns_to_ticket is None:
+                conv.turns_to_ticket = conv.turns
+    return found
