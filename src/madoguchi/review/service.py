@@ -232,6 +232,10 @@ class ReviewService:
             value = transcript.raw_field(row, field_name)
             if value is None:
                 raise InvalidField(f"event {event_id} has no field {field_name!r}")
+            # Card and individual numbers are never shown, even if an old row still holds one.
+            from madoguchi.text.pii import mask_forbidden
+
+            value = mask_forbidden(value)[0] if isinstance(value, str) else value
             entry = ReviewAudit(at=db.utcnow(), actor=who, action="reveal", sender_id=sender_id,
                                 details={"event_id": event_id, "field": field_name,
                                          "reason": mask_pii(reason)})
