@@ -690,3 +690,34 @@ def test_ticket_page_edits_notes_messages_and_handback(desk: Desk) -> None:
     html = desk.page("GET", base).text
     assert "&lt;i&gt;要確認&lt;/i&gt;" in html and "お客様へ送信" in html
     assert "ボットに戻す" in html
+
+
+def test_queue_page_pages_through_a_long_queue(desk: Desk) -> None:
+    """More tickets than one page holds: the console says which rows it shows and links on,
+    and the live refresh keeps to the page being looked at."""
+    _, desk.tokens["paging"] = desk.users.create_user("paging", "operator")
+    repo = desk.repo()
+    references = set()
+    for _ in range(205):
+        ticket = repo.create(draft())
+        repo.claim(ticket.reference, "paging")
+        references.add(ticket.reference)
+    row = re.compile(r'data-reference="([^"]+)"')
+
+    first = desk.page("GET", "/desk?assignee=me", user="paging").text
+    assert len(row.findall(first)) == 200
+    assert "1〜200件目" in first
+    assert 'href="/desk?assignee=me&amp;page=2" rel="next"' in first and 'rel="prev"' not in first
+
+    second = desk.page("GET", "/desk?assignee=me&page=2", user="paging").text
+    assert len(row.findall(second)) == 5
+    assert set(row.findall(first)) | set(row.findall(second)) == references
+    assert "201〜205件目" in second
+    assert 'href="/desk?assignee=me" rel="prev"' in second and 'rel="next"' not in second
+    assert 'data-rows-url="/desk/partials/queue?assignee=me&amp;page=2"' in second
+    live = desk.page("GET", "/desk/partials/queue?assignee=me&page=2", user="paging").text
+    assert row.findall(live) == row.findall(second)
+
+    for odd in ("abc", "0", "-3"):  # not a page number: the first page, not an error
+        page = desk.page("GET", f"/desk?assignee=me&page={odd}", user="paging")
+        assert page.status_code == 200 and row.findall(page.text) == row.findall(first)

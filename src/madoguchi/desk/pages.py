@@ -175,20 +175,42 @@ def _queue_filters(status: str | None, type: str | None, assignee: str | None) -
     }
 
 
-def _queue_rows(desk: Desk, user: User, filters: dict[str, str]) -> list[dict[str, Any]]:
+# Rows on one page of the console's queue; more are a page further (?page=2).
+QUEUE_PAGE_SIZE = 200
+
+
+def _page_number(page: str | None) -> int:
+    """?page=N, read leniently: anything that is not a positive number is the first page."""
+    try:
+        return max(1, min(int(page or 1), 100_000))
+    except ValueError:
+        return 1
+
+
+def _queue_rows(
+    desk: Desk, user: User, filters: dict[str, str], page: int = 1
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of queue rows, and whether there are more after it."""
     tickets = desk.tickets.list_queue(
         status=filters["status"] or None,
         type=filters["type"] or None,
         assignee=user.name if filters["assignee"] else None,
-        limit=200,
+        limit=QUEUE_PAGE_SIZE + 1,
+        offset=(page - 1) * QUEUE_PAGE_SIZE,
     )
     now = views.now_utc()
     rows = []
-    for ticket in tickets:
+    for ticket in tickets[:QUEUE_PAGE_SIZE]:
         row = views.queue_item(ticket, now)
         row["age"] = views.age(ticket.created_at, now)
         rows.append(row)
-    return rows
+    return rows, len(tickets) > QUEUE_PAGE_SIZE
+
+
+def _page_url(path: str, filters: dict[str, str], page: int) -> str:
+    query = urlencode({**{k: v for k, v in filters.items() if v},
+                       **({"page": str(page)} if page > 1 else {})})
+    return f"{path}?{query}" if query else path
 
 
 @router.get("", response_class=HTMLResponse)
@@ -197,17 +219,27 @@ def queue_page(
     status: str | None = None,
     type: str | None = None,
     assignee: str | None = None,
+    page: str | None = None,
 ) -> Response:
     user = page_user(request)
     if user is None:
         return to_login(request)
     filters = _queue_filters(status, type, assignee)
-    query = urlencode({k: v for k, v in filters.items() if v})
+    number = _page_number(page)
+    tickets, more = _queue_rows(desk_of(request), user, filters, number)
+    first_row = (number - 1) * QUEUE_PAGE_SIZE + 1
     return render(
         "queue.html", request, user,
-        tickets=_queue_rows(desk_of(request), user, filters),
+        tickets=tickets,
         filters=filters,
-        query=query,
+        rows_url=_page_url("/desk/partials/queue", filters, number),
+        pager={
+            "first": first_row,
+            "last": first_row + len(tickets) - 1,
+            "prev": _page_url("/desk", filters, number - 1) if number > 1 else None,
+            "next": _page_url("/desk", filters, number + 1) if more else None,
+            "size": QUEUE_PAGE_SIZE,
+        },
         status_options=[(s, views.STATUS_LABELS[s]) for s in workflow.STATUSES],
         type_options=list(views.type_labels().items()),
     )
@@ -219,15 +251,15 @@ def queue_rows(
     status: str | None = None,
     type: str | None = None,
     assignee: str | None = None,
+    page: str | None = None,
 ) -> Response:
     """The queue's rows alone, for the page's live refresh."""
     user = page_user(request)
     if user is None:
         return HTMLResponse("", status_code=401)
     filters = _queue_filters(status, type, assignee)
-    return render(
-        "_queue_rows.html", request, user, tickets=_queue_rows(desk_of(request), user, filters)
-    )
+    tickets, _ = _queue_rows(desk_of(request), user, filters, _page_number(page))
+    return render("_queue_rows.html", request, user, tickets=tickets)
 
 
 # --- ticket ----------------------------------------------------------------------------------
