@@ -156,8 +156,8 @@ def run(engine: Engine, days: int, *, actor: str = ACTOR,
 
 
 def start_schedule(database_url: str, days: int | None = None,
-                   first_delay: float = 60.0) -> threading.Thread | None:
-    """A daemon thread running retention a minute after start, then every 24 hours."""
+                   first_delay: float = 300.0) -> threading.Thread | None:
+    """A daemon thread running retention five minutes after start, then every 24 hours."""
     days = days if days is not None else retention_days()
     if days is None:
         return None
