@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -11,12 +12,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import buttons, window
-from actions.store import tickets
+from actions.store import tickets, webhook_outbox
 from madoguchi.clock import now
 from madoguchi.db import DatabaseError
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
-from madoguchi.webhook import Webhook, handoff_payload
+from madoguchi.webhook import handoff_payload
+
+# The outbox worker starts with the action server: what an earlier process could not deliver
+# goes out now, not only after the next handoff.
+webhook_outbox()
+logger = logging.getLogger(__name__)
 
 
 def _opening(moment: datetime) -> str:
@@ -28,15 +34,17 @@ def _opening(moment: datetime) -> str:
 
 
 def _announce(reference: str) -> None:
-    webhook = Webhook.from_env()
-    if webhook is None:
+    outbox = webhook_outbox()
+    if outbox is None:
         return
     try:
         ticket = tickets().get(reference)
-    except DatabaseError:
-        return  # the ticket exists; only the announcement is skipped, never the handoff
-    if ticket is not None:
-        webhook.deliver_in_background("handoff", handoff_payload(ticket.to_dict()))
+        if ticket is not None:
+            outbox.enqueue("handoff", handoff_payload(ticket.to_dict()))
+    except Exception:  # SQLAlchemy's errors too: the database may be restarting
+        # The ticket exists and the desk shows it; only the announcement is missed.
+        logger.warning("handoff %s not announced: the database did not answer", reference,
+                       exc_info=True)
 
 
 def handoff_events(dispatcher: CollectingDispatcher, reference: str) -> list[dict[str, Any]]:

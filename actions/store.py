@@ -8,6 +8,7 @@ from madoguchi.db import make_engine, session_factory
 from madoguchi.settings import load_settings
 from madoguchi.text.pii import mask_forbidden
 from madoguchi.tickets.repository import TicketRepository
+from madoguchi.webhook import Outbox, Webhook
 
 
 def _never_store_forbidden(text: str) -> str:
@@ -18,3 +19,18 @@ def _never_store_forbidden(text: str) -> str:
 def tickets() -> TicketRepository:
     engine = make_engine(load_settings().database_url)
     return TicketRepository(session_factory(engine), text_filter=_never_store_forbidden)
+
+
+@lru_cache(maxsize=1)
+def webhook_outbox() -> Outbox | None:
+    """The durable webhook outbox with its worker running (None without MADOGUCHI_WEBHOOK_URL).
+
+    Called when the action server loads, so that announcements left by a previous process are
+    delivered even before the next handoff.
+    """
+    webhook = Webhook.from_env()
+    if webhook is None:
+        return None
+    outbox = Outbox(session_factory(make_engine(load_settings().database_url)), webhook)
+    outbox.start_worker()
+    return outbox

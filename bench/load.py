@@ -1,0 +1,207 @@
+"""Load bench: many customers at once against one and two replicas; then the fault drills.
+
+The scale profile for real (madoguchi.scale.start_cluster: PostgreSQL, Redis lock store,
+HAProxy in front of the Rasa replicas and of the action servers), first with one replica of
+each (the baseline), then with two. Every customer runs the same scripted conversation through
+the balancer: a greeting, a notice question, and a disclosure request from first words to its
+reference number (11 turns). For 10, 50 and 200 concurrent customers
+(MADOGUCHI_BENCH_LOAD_SIZES): turns/s, p50/p95/p99 turn latency, errors (HTTP errors and retry
+messages), and confirmed requests lost (reference shown, no ticket); the two-vs-one ratio of
+turns/s. Then, on the two-replica cluster, each fault drill once with its count of confirmed
+requests lost (must be 0).
+
+The machine's cores bound the ratio: two replicas help only as far as there are cores for them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.common import OUT, ROOT, percentile, table, write_json
+from madoguchi.launcher import free_port
+from madoguchi.scale import Cluster, ScaleSettings, start_cluster
+from madoguchi.scale_drill import (
+    ANSWERS,
+    GREETING,
+    NOTICE_QUESTION,
+    OPENING,
+    Customer,
+    DrillResult,
+    confirmed_lost,
+    drill_action_servers,
+    drill_database_restart,
+    drill_replica,
+    wait_until,
+)
+from madoguchi.training import ensure_model
+
+SCRIPT = [
+    GREETING, NOTICE_QUESTION, OPENING, "はい",
+    ANSWERS["customer_name"], ANSWERS["phone"], ANSWERS["postal_address"],
+    ANSWERS["member_number"], ANSWERS["preferred_time"], ANSWERS["is_agent"], "/affirm",
+]
+PG_SERVER = os.environ.get("MADOGUCHI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("MADOGUCHI_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def sizes() -> list[int]:
+    return [int(n) for n in os.environ.get("MADOGUCHI_BENCH_LOAD_SIZES", "10,50,200").split(",")]
+
+
+def scripted(url: str) -> Customer:
+    customer = Customer(url)
+    for text in SCRIPT:
+        customer.say(text)
+    return customer
+
+
+def run(cluster: Cluster, customers: int) -> dict:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=customers) as pool:
+        people = list(pool.map(lambda _: scripted(cluster.rasa_url), range(customers)))
+    elapsed = time.perf_counter() - start
+    latencies = [ms for p in people for ms in p.latencies_ms]
+    confirmed, lost = confirmed_lost(cluster.database_url, people)
+    return {
+        "customers": customers,
+        "turns": len(latencies),
+        "seconds": elapsed,
+        "turns_per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "errors": sum(p.http_errors + p.retry_messages for p in people),
+        "tickets": confirmed,
+        "no_ticket": customers - confirmed,
+        "confirmed_lost": lost,
+    }
+
+
+class Endpoint:
+    """The webhook receiver for the webhook drill: can be down (connection refused) or up."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[bytes] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    def up(self) -> None:
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def drill_webhook(cluster: Cluster, endpoint: Endpoint, handoffs: int = 3) -> DrillResult:
+    """Endpoint down during handoffs and across a restart of every action server."""
+    endpoint.down()
+    people = [Customer(cluster.rasa_url) for _ in range(handoffs)]
+    references = [p.handoff() for p in people]
+    for service in list(cluster.actions):
+        cluster.restart(service)
+    cluster.launcher.wait_ready(cluster.actions)
+    endpoint.up()
+    announced = {r for r in references if r}
+
+    def delivered() -> bool:
+        return all(any(r.encode() in body for body in endpoint.received) for r in announced)
+
+    wait_until(delivered, 180, "webhook deliveries after the endpoint came back")
+    confirmed, lost = confirmed_lost(cluster.database_url, people)
+    return DrillResult("webhook endpoint down + restart", confirmed, lost,
+                       sum(p.retry_messages for p in people), sum(p.http_errors for p in people),
+                       note=f"{len(announced)}/{len(announced)} handoffs announced")
+
+
+def _drop(database: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(f"{PG_SERVER}/postgres", future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def measure(replicas: int, model, faults: bool) -> tuple[list[dict], list[DrillResult]]:  # type: ignore[no-untyped-def]
+    suffix = secrets.token_hex(4)
+    database = f"madoguchi_bench_{suffix}"
+    settings = ScaleSettings(database_url=f"{PG_SERVER}/{database}", redis_url=REDIS_URL,
+                             replicas=replicas, lock_prefix=f"bench{suffix}")
+    endpoint = Endpoint()
+    endpoint.up()
+    cluster = start_cluster(ROOT, model, OUT / "load" / f"replicas{replicas}", settings, env={
+        "MADOGUCHI_WEBHOOK_URL": f"http://127.0.0.1:{endpoint.port}/hook",
+        # The bench's hundreds of simultaneous turns queue behind each other on two cores.
+        "SANIC_REQUEST_TIMEOUT": "300", "SANIC_RESPONSE_TIMEOUT": "300",
+    })
+    rows: list[dict] = []
+    drills: list[DrillResult] = []
+    try:
+        scripted(cluster.rasa_url)  # warm-up
+        for n in sizes():
+            row = run(cluster, n)
+            row["replicas"] = replicas
+            rows.append(row)
+            print(f"  {replicas} replica(s), {n} customers: {row['turns_per_s']:.1f} turns/s",
+                  flush=True)
+        if faults:
+            drills.append(drill_action_servers(cluster))
+            drills.append(drill_webhook(cluster, endpoint))
+            drills.append(drill_database_restart(cluster))
+            drills.append(drill_replica(cluster))
+    finally:
+        cluster.launcher.stop_all()
+        endpoint.down()
+        _drop(database)
+    return rows, drills
+
+
+def main() -> dict:
+    model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
+    one, _ = measure(1, model, faults=False)
+    two, drills = measure(2, model, faults=os.environ.get("MADOGUCHI_BENCH_FAULTS", "1") == "1")
+    rows = one + two
+    shown = [{k: (f"{v:.1f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
+    print("\nLoad bench: scripted conversations (11 turns) through HAProxy, PostgreSQL + Redis")
+    print(table(shown, ["replicas", "customers", "turns", "seconds", "turns_per_s", "p50_ms",
+                        "p95_ms", "p99_ms", "errors", "tickets", "confirmed_lost"]))
+    ratios = {}
+    for a, b in zip(one, two, strict=True):
+        ratios[a["customers"]] = b["turns_per_s"] / a["turns_per_s"]
+        print(f"throughput two replicas / baseline one replica, {a['customers']} customers: "
+              f"{ratios[a['customers']]:.2f}")
+    print(f"(cores on this machine: {os.cpu_count()})")
+    if drills:
+        print("\nFault drills (two replicas), each once")
+        print(table([d.__dict__ for d in drills],
+                    ["name", "confirmed", "lost", "retry_messages", "http_errors", "note"]))
+    result = {"runs": rows, "ratios": ratios, "drills": [d.__dict__ for d in drills],
+              "cores": os.cpu_count()}
+    write_json(OUT / "load.json", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
