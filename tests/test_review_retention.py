@@ -127,3 +127,17 @@ def test_retention_days_from_the_environment(monkeypatch):
     monkeypatch.setenv("MADOGUCHI_RETENTION_DAYS", "off")
     assert retention.retention_days() is None
     assert retention.start_schedule("sqlite://") is None
+
+
+def test_the_daily_schedule_runs_retention(store, db_url):
+    engine, sessions, old_ids, _, _ = store
+    thread = retention.start_schedule(db_url, days=30, first_delay=0.01)
+    assert thread is not None and thread.daemon
+    review = ReviewWork(engine, sessions)
+    for _ in range(600):  # the thread's first run; it then sleeps for a day
+        if any(a["action"] == "retention" for a in review.audit()):
+            break
+        thread.join(0.1)
+    runs = [a for a in review.audit() if a["action"] == "retention"]
+    assert runs and runs[0]["details"]["conversations"] == len(old_ids)
+    assert runs[0]["details"]["days"] == 30
