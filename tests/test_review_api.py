@@ -417,3 +417,8 @@ def test_page_forms_need_csrf_and_reveal_shows_once(desk: Desk) -> None:
     # Never shown, even revealed: an individual number must not be stored or seen.
     assert "［個人番号］" in shown.text and MY_NUMBER.replace(" ", "") not in shown.text
     assert "監査のための確認" in desk.page("GET", base).text
+
+
+def test_console_links_supervisors_to_the_review(desk: Desk) -> None:
+    assert 'href="/desk/review"' in desk.page("GET", "/desk", user="boss").text
+    assert 'href="/desk/review"' not in desk.page("GET", "/desk", user="sato").text
