@@ -136,3 +136,39 @@ def test_new_events_are_projected_on_the_next_read(review, db_url):
     late = review.conversation("late")
     assert late["turns"] == 2 and set(late["intents"]) == {"request_third_party_stop", "thanks"}
     assert review.refresh() == 0  # nothing new: nothing applied twice
+
+
+def test_an_event_committed_late_with_a_lower_id_is_not_lost(db_url):
+    """PostgreSQL may commit id 50 after id 100 (two Rasa servers): the re-read window finds it."""
+    import json
+
+    from sqlalchemy import insert
+
+    from madoguchi.review.events import EVENTS
+    from madoguchi.review.projector import Projector
+
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    tracker_store(db_url).engine.dispose()  # Rasa's events table
+
+    def event(event_id: int, sender: str) -> dict:
+        data = {"event": "user", "timestamp": ts(NOW), "text": "開示してください",
+                "parse_data": {"intent": {"name": "request_disclosure", "confidence": 0.9}}}
+        return {"id": event_id, "sender_id": sender, "type_name": "user",
+                "timestamp": ts(NOW), "intent_name": "request_disclosure", "action_name": None,
+                "data": json.dumps(data)}
+
+    try:
+        projector = Projector(engine, db.session_factory(engine), lookback=1000)
+        with engine.begin() as conn:
+            conn.execute(insert(EVENTS), [event(100, "first")])
+        assert projector.catch_up() == 1
+        with engine.begin() as conn:
+            conn.execute(insert(EVENTS), [event(50, "late")])
+        assert projector.catch_up() == 1
+        assert projector.catch_up() == 0
+        review = ReviewWork(engine, db.session_factory(engine))
+        assert {c["id"] for c in review.list(flt.parse_filters({}))["conversations"]} == {
+            "first", "late"}
+    finally:
+        engine.dispose()

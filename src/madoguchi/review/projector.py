@@ -66,8 +66,8 @@ class Projector:
             last = cursor.last_event_id if cursor else 0
             newest = peek.execute(select(ev.EVENTS.c.id).order_by(ev.EVENTS.c.id.desc())
                                   .limit(1)).scalar()
-        if newest is None or (newest <= last and not self.lookback):
-            return True, 0
+            if newest is None or (newest <= last and not self._late_rows(peek, last)):
+                return True, 0
         with db.write_session(self.sessions) as session:
             cursor = session.get(Cursor, CURSOR, with_for_update=True)
             if cursor is None:
@@ -86,6 +86,23 @@ class Projector:
             # A full batch of only re-read rows means the window is behind: keep going.
             full = len(rows) == self.batch
         return not full, applied
+
+    def _late_rows(self, session: Session, last: int) -> bool:
+        """Whether the re-read window holds an event its conversation has not seen (a cheap
+        look at ids only, so that reading an up-to-date projection costs next to nothing)."""
+        if not self.lookback:
+            return False
+        window = session.execute(
+            select(ev.EVENTS.c.id, ev.EVENTS.c.sender_id)
+            .where(ev.EVENTS.c.id > max(0, last - self.lookback))
+        ).all()
+        senders = list({row.sender_id for row in window})
+        seen: dict[str, int] = {}
+        for chunk in _chunks(senders, 500):
+            seen.update(session.execute(
+                select(Conversation.sender_id, Conversation.last_event_id)
+                .where(Conversation.sender_id.in_(chunk))).all())
+        return any(row.id > seen.get(row.sender_id, 0) for row in window)
 
     def _apply(self, session: Session, rows: list[Any]) -> int:
         """Fold rows into conversation states; write them with executemany (Core, not one ORM
