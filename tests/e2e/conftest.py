@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,11 @@ def new_sender() -> str:
 
 WEBHOOK_SECRET = "e2e-secret"
 
+# Other folders' conftests import these fixtures (tests/browser, tests/fuzz), and each import
+# registers them anew: without this, pytest would start one set of servers per folder (35 s and
+# about 1 GB each). Whichever starts them first shares them with the rest of the run.
+_SHARED: dict[str, Any] = {}
+
 
 @dataclass
 class WebhookSink:
@@ -70,6 +76,9 @@ class WebhookSink:
 
 @pytest.fixture(scope="session")
 def webhook_sink() -> Iterator[WebhookSink]:
+    if "webhook_sink" in _SHARED:
+        yield _SHARED["webhook_sink"]
+        return
     received: list[tuple[dict[str, str], bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -85,8 +94,11 @@ def webhook_sink() -> Iterator[WebhookSink]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield WebhookSink(f"http://127.0.0.1:{server.server_port}/hook", received)
+        _SHARED["webhook_sink"] = WebhookSink(
+            f"http://127.0.0.1:{server.server_port}/hook", received)
+        yield _SHARED["webhook_sink"]
     finally:
+        _SHARED.pop("webhook_sink", None)
         server.shutdown()
 
 
@@ -94,6 +106,9 @@ def webhook_sink() -> Iterator[WebhookSink]:
 def servers(
     tmp_path_factory: pytest.TempPathFactory, webhook_sink: WebhookSink
 ) -> Iterator[Servers]:
+    if "servers" in _SHARED:
+        yield _SHARED["servers"]
+        return
     model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
     work = tmp_path_factory.mktemp("servers")
     db_file = work / "madoguchi.db"
@@ -119,8 +134,11 @@ def servers(
     rasa = launcher.start(rasa_service(ROOT, model, endpoints, port=rasa_port))
     try:
         launcher.wait_ready([actions, rasa], timeout=300)
-        yield Servers(f"http://127.0.0.1:{rasa_port}", database_url, launcher, rasa, actions)
+        _SHARED["servers"] = Servers(
+            f"http://127.0.0.1:{rasa_port}", database_url, launcher, rasa, actions)
+        yield _SHARED["servers"]
     finally:
+        _SHARED.pop("servers", None)
         launcher.stop_all()
 
 
