@@ -120,13 +120,15 @@ def endpoints_config(action_url: str, database_url: str, redis_url: str,
 
 
 def haproxy_config(template: str, *, host: str, rasa_port: int, action_port: int,
-                   stats_port: int, rasa_ports: list[int], action_ports: list[int]) -> str:
+                   stats_port: int, rasa_ports: list[int], action_ports: list[int],
+                   server_maxconn: int = 16) -> str:
     def servers(prefix: str, ports: list[int]) -> str:
         return "\n".join(f"    server {prefix}{i} 127.0.0.1:{port} check"
                          for i, port in enumerate(ports, start=1))
 
     return Template(template).substitute(
         host=host, rasa_port=rasa_port, action_port=action_port, stats_port=stats_port,
+        server_maxconn=server_maxconn,
         rasa_servers=servers("rasa", rasa_ports), action_servers=servers("actions", action_ports),
     )
 
