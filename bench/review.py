@@ -57,9 +57,14 @@ def _event(kind: str, at: float, **data: Any) -> dict[str, Any]:
     return {"event": kind, "timestamp": at, **data}
 
 
-def _user(text: str, intent: str, confidence: float, at: float) -> dict[str, Any]:
+def _user(text: str, intent: str, confidence: float, at: float,
+          meant: str = "out_of_scope") -> dict[str, Any]:
+    # As the FallbackClassifier leaves it: nlu_fallback first, the real intents after it.
+    second = round(confidence * 0.8, 3) if intent == "nlu_fallback" else round(
+        (1 - confidence) / 2, 3)
     ranking = [{"name": intent, "confidence": confidence},
-               {"name": "out_of_scope", "confidence": round(1 - confidence, 3)}]
+               {"name": meant if intent == "nlu_fallback" else "out_of_scope",
+                "confidence": second}]
     parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [],
              "text": text, "message_id": None, "metadata": {}, "intent_ranking": ranking}
     return _event("user", at, text=text, parse_data=parse, input_channel="rest",
@@ -73,8 +78,8 @@ def conversation(rng: random.Random, i: int) -> list[dict[str, Any]]:
     if rng.random() < 0.05:  # some customers type a phone number: the masker works for real
         words += f" 電話は090-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}です"
     fallback = rng.random() < 0.12
-    confidence = round(rng.uniform(0.2, 0.45) if fallback else rng.uniform(0.5, 0.99), 3)
-    out = [_user(words, "nlu_fallback" if fallback else intent, confidence, at)]
+    confidence = round(0.3 if fallback else rng.uniform(0.35, 0.99), 3)
+    out = [_user(words, "nlu_fallback" if fallback else intent, confidence, at, meant=intent)]
     out.append(_event("action", at + 1, name="action_fallback" if fallback else
                       "action_start_request" if rtype else "action_answer_notice",
                       policy="RulePolicy", confidence=1.0))

@@ -61,11 +61,11 @@ class ReviewService:
         if not 1 <= limit <= flt.MAX_LIMIT or offset < 0:
             raise InvalidField(f"limit は 1〜{flt.MAX_LIMIT}、offset は 0 以上です")
         self.refresh()
-        stmt = flt.conversations(filters)
         with self.sessions() as session:
             total = session.execute(
                 select(func.count()).select_from(Conversation).where(*flt.where(filters))
             ).scalar_one()
+            stmt = flt.conversations(filters, matches=total, dialect=self.engine.dialect.name)
             rows = list(session.execute(stmt.limit(limit).offset(offset)).scalars())
             extras = self._extras(session, [c.id for c in rows])
         return {
