@@ -20,9 +20,10 @@ from madoguchi.tickets import InvalidField, User
 
 from . import views
 from .auth import desk_of, require_operator
+from .errors import ERROR_RESPONSES
 from .service import clean_text
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
 # The caller, holding the operator role (supervisors too); any JSON body.
 Operator = Annotated[User, Depends(require_operator)]
@@ -75,7 +76,9 @@ def _event(name: str, data: dict[str, Any], event_id: str | None = None) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
-@router.get("/tickets/stream")
+@router.get("/tickets/stream", response_class=StreamingResponse, responses={
+    200: {"description": "server-sent events", "content": {"text/event-stream": {}}},
+})
 async def stream_queue(request: Request, user: Operator):
     """Server-sent events: `ready` once, then `queue` whenever a ticket arrives or changes."""
     desk = desk_of(request)

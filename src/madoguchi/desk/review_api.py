@@ -15,8 +15,9 @@ from madoguchi.review.service import ReviewWork
 from madoguchi.tickets import InvalidField, User
 
 from .auth import desk_of, require_supervisor
+from .errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api", tags=["review"])
+router = APIRouter(prefix="/api", tags=["review"], responses=ERROR_RESPONSES)
 
 Supervisor = Annotated[User, Depends(require_supervisor)]
 Payload = Annotated[Any, Body()]
@@ -138,10 +139,14 @@ def _export(request: Request, user: User, rows: str, fmt: str) -> StreamingRespo
     return StreamingResponse(body, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{stamp}.{fmt}"',
         "Cache-Control": "no-store",
+        # Customers' words may hold markup: never let a browser sniff the file as HTML.
+        "X-Content-Type-Options": "nosniff",
     })
 
 
-@router.get("/export/conversations.jsonl")
+@router.get("/export/conversations.jsonl", response_class=StreamingResponse, responses={
+    200: {"description": "the export", "content": {"application/x-ndjson": {}}},
+})
 def export_jsonl(
     request: Request, user: Supervisor,
     rows: str = Query("conversations", description="conversations | turns"),
@@ -151,7 +156,9 @@ def export_jsonl(
     return _export(request, user, rows, "jsonl")
 
 
-@router.get("/export/conversations.csv")
+@router.get("/export/conversations.csv", response_class=StreamingResponse, responses={
+    200: {"description": "the export", "content": {"text/csv": {}}},
+})
 def export_csv(
     request: Request, user: Supervisor,
     rows: str = Query("conversations", description="conversations | turns"),
