@@ -4,10 +4,17 @@ They replace Rasa's `rest` and `socketio` channels under the same names (so the 
 `POST /webhooks/rest/webhook`): before a message reaches NLU, the tracker store or a log, a
 credit-card number or マイナンバー in it is replaced by a label, and the customer is told at once
 not to send such numbers. Everything else is Rasa's own channel code.
+
+The REST webhook also refuses what cannot be a customer's message before Rasa sees it (see
+`webhook_payload`): Rasa would answer 500 to a body that is not a JSON object, file a message
+without `sender` under one shared conversation "default", and its SQL tracker store exits the
+whole server on a sender id that the database cannot encode (a lone surrogate, NUL).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import unicodedata
 import uuid
@@ -19,11 +26,14 @@ import yaml
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from madoguchi.settings import project_root
 from madoguchi.text.pii import mask_forbidden
+
+logger = logging.getLogger(__name__)
 
 # Messages longer than this are cut before NLU: no real inquiry is this long, and a huge
 # message must not occupy the server. The tail is replaced by a visible marker.
@@ -31,6 +41,124 @@ MAX_MESSAGE_CHARS = 5000
 _CUT_MARK = "…（以下省略）"
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+# Characters that never reach the tracker store: control characters and lone surrogates.
+_UNWRITABLE = frozenset({"Cc", "Cs"})
+
+# What the REST webhook accepts. A body over MAX_BODY_BYTES is refused (413): the longest
+# message we keep is MAX_MESSAGE_CHARS; 2 MB still takes a 100,000-character paste however
+# its JSON is escaped (an emoji as "\ud83d\ude00" is 12 bytes), with metadata.
+# A sender id is the conversation's key: in the tracker store (a 255-character column) and in
+# the URL the desk reads the conversation through (`/conversations/{id}/tracker`, which Rasa
+# does not percent-decode). So 1 to MAX_SENDER_CHARS of the characters a URL carries as they
+# are (RFC 3986 "unreserved"): letters, digits, - . _ ~ (UUIDs, the web chat's hex ids).
+MAX_BODY_BYTES = 2_000_000
+MAX_SENDER_CHARS = 128
+MAX_INPUT_CHANNEL_CHARS = 64
+_SENDER = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+class RejectedInput(ValueError):
+    """A webhook request that cannot be a customer's message, with the reason for the caller."""
+
+    def __init__(self, reason: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.reason, "detail": self.detail, "status": self.status}
+
+
+def _writable(text: str) -> bool:
+    return not any(unicodedata.category(ch) in _UNWRITABLE for ch in text)
+
+
+def valid_sender(sender: Any) -> bool:
+    """A conversation id the tracker store and the desk can use (also checked for socket.io)."""
+    return (
+        isinstance(sender, str) and len(sender) <= MAX_SENDER_CHARS
+        and _SENDER.fullmatch(sender) is not None
+    )
+
+
+def webhook_payload(body: bytes) -> dict[str, Any]:
+    """The webhook's JSON object, checked; `RejectedInput` says what is wrong with it.
+
+    The body is read as JSON whatever its Content-Type says (as Rasa does: `curl -d` works).
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise RejectedInput(
+            "too_large",
+            f"リクエストが大きすぎます。{MAX_BODY_BYTES:,}バイト以内でお送りください"
+            f" (body larger than {MAX_BODY_BYTES} bytes)",
+            413,
+        )
+    try:
+        payload = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise RejectedInput(
+            "invalid_json",
+            "リクエストの本文を JSON として読めませんでした。UTF-8 の JSON でお送りください"
+            " (body is not UTF-8 JSON)",
+        ) from None
+    if not isinstance(payload, dict):
+        raise RejectedInput(
+            "not_an_object",
+            'JSON オブジェクト {"sender": …, "message": …} でお送りください'
+            " (body must be a JSON object)",
+        )
+    sender = payload.get("sender")
+    if sender is None or (isinstance(sender, str) and not sender.strip()):
+        raise RejectedInput(
+            "sender_missing",
+            "送信者ID（sender）を指定してください (sender is required)",
+        )
+    if not isinstance(sender, str):
+        raise RejectedInput(
+            "sender_not_text",
+            "送信者ID（sender）は文字列で指定してください (sender must be a string)",
+        )
+    if len(sender) > MAX_SENDER_CHARS:
+        raise RejectedInput(
+            "sender_too_long",
+            f"送信者ID（sender）は{MAX_SENDER_CHARS}文字以内で指定してください"
+            f" (sender is longer than {MAX_SENDER_CHARS} characters)",
+        )
+    if not valid_sender(sender):
+        raise RejectedInput(
+            "sender_invalid_characters",
+            "送信者ID（sender）には半角英数字と - . _ ~ だけを使ってください"
+            " (sender may contain only A-Z a-z 0-9 - . _ ~)",
+        )
+    message = payload.get("message")
+    if message is None:
+        raise RejectedInput(
+            "message_missing",
+            "メッセージ（message）を指定してください (message is required)",
+        )
+    if not isinstance(message, str):
+        raise RejectedInput(
+            "message_not_text",
+            "メッセージ（message）は文字列で指定してください (message must be a string)",
+        )
+    metadata = payload.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise RejectedInput(
+            "metadata_not_object",
+            "metadata は JSON オブジェクトで指定してください (metadata must be an object)",
+        )
+    channel = payload.get("input_channel")
+    if channel is not None and not (
+        isinstance(channel, str) and len(channel) <= MAX_INPUT_CHANNEL_CHARS and _writable(channel)
+    ):
+        raise RejectedInput(
+            "input_channel_invalid",
+            f"input_channel は{MAX_INPUT_CHANNEL_CHARS}文字以内の文字列で指定してください"
+            f" (input_channel must be a string of at most {MAX_INPUT_CHANNEL_CHARS} characters)",
+        )
+    return payload
 
 
 @lru_cache(maxsize=4)
@@ -44,8 +172,9 @@ def clean_text(text: Any) -> tuple[str, set[str]]:
     """The text as it may be processed and stored, and the forbidden kinds that were masked."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL.
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL;
+    # a lone surrogate (valid JSON: "\\ud800") cannot be encoded as UTF-8 at all.
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _UNWRITABLE)
     masked, kinds = mask_forbidden(text)
     if len(masked) > MAX_MESSAGE_CHARS:
         masked = masked[:MAX_MESSAGE_CHARS] + _CUT_MARK
@@ -54,6 +183,12 @@ def clean_text(text: Any) -> tuple[str, set[str]]:
 
 def _guarded(on_new_message: Handler) -> Handler:
     async def handler(message: UserMessage) -> Any:
+        if not valid_sender(message.sender_id):
+            # Only a hand-made socket.io client gets here (the REST webhook refused it already);
+            # Rasa itself ignores a message without a session id the same way.
+            logger.warning("message with an unusable sender id ignored (%d characters)",
+                           len(str(message.sender_id)))
+            return None
         message.text, kinds = clean_text(message.text)
         if not message.text.strip():
             # Nothing to read: say so, and leave the conversation as it was.
@@ -95,7 +230,21 @@ class GuardedRestInput(RestInput):
         return metadata or None
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(_guarded(on_new_message))
+        blueprint = super().blueprint(_guarded(on_new_message))
+
+        @blueprint.middleware("request")
+        async def refuse_bad_input(request: Request) -> HTTPResponse | None:
+            # Checked before Rasa's handler reads the body; the parsed object is kept for it.
+            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+                return None
+            try:
+                request.parsed_json = webhook_payload(request.body or b"")
+            except RejectedInput as rejected:
+                return response.json(rejected.body(), status=rejected.status,
+                                     ensure_ascii=False)
+            return None
+
+        return blueprint
 
 
 # The web chat keeps its conversation id; only ids of the form we hand out are accepted.
