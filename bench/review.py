@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bench.common import OUT, ROOT, percentile, table, write_json
 from madoguchi import db
@@ -213,15 +214,35 @@ def _postgres(n: int) -> dict[str, Any] | None:
         return measure(make_url(PG_ADMIN_URL).set(database=name).render_as_string(
             hide_password=False), n)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except Exception as exc:  # the server went away (another bench restarts it)
+            print(f"could not drop {name}: {type(exc).__name__}", flush=True)
         admin.dispose()
+
+
+def _print_ratios(backend: str, sizes: dict[str, Any], n: int) -> None:
+    base, big = sizes.get(str(BASELINE)), sizes.get(str(n))
+    if not base or not big:
+        return
+    rows = []
+    for case, figures in big["latency"].items():
+        b = base["latency"][case]
+        rows.append({"call": case,
+                     "p50 ms (1k)": b["p50_ms"], "p95 ms (1k)": b["p95_ms"],
+                     f"p50 ms ({n // 1000}k)": figures["p50_ms"],
+                     f"p95 ms ({n // 1000}k)": figures["p95_ms"],
+                     "p50 ratio": round(figures["p50_ms"] / b["p50_ms"], 1)
+                     if b["p50_ms"] else None})
+    print(f"\n{backend}: baseline {BASELINE:,} vs {n:,} conversations")
+    print(table(rows, list(rows[0])), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[2:] if argv is None and sys.argv[1:2] == ["review"] else (argv or [])
     n = int(args[0]) if args else DEFAULT_N
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"when": NOW.isoformat(), "root": str(ROOT)}
     # Load the PII masker (spaCy) before timing anything: the desk does it at start too.
     from madoguchi.review.masking import mask_pii
 
@@ -231,29 +252,20 @@ def main(argv: list[str] | None = None) -> None:
                              ("postgresql", _postgres)):
             for size in (BASELINE, n):
                 print(f"-- {backend}: {size:,} conversations", flush=True)
-                result = run(size)
+                try:
+                    result = run(size)
+                except OperationalError as exc:  # e.g. PostgreSQL restarted under us
+                    print(f"   {backend} failed: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0]}", flush=True)
+                    result = None
                 if result is None:
                     break
                 report.setdefault(backend, {})[str(size)] = result
                 print(f"   {result['events']:,} events inserted in {result['insert_s']} s, "
                       f"projected in {result['projection_s']} s "
                       f"({result['projection_events_per_s']:,} events/s)", flush=True)
-    for backend, sizes in report.items():
-        base, big = sizes.get(str(BASELINE)), sizes.get(str(n))
-        if not base or not big:
-            continue
-        rows = []
-        for case, figures in big["latency"].items():
-            b = base["latency"][case]
-            rows.append({"call": case,
-                         "p50 ms (1k)": b["p50_ms"], "p95 ms (1k)": b["p95_ms"],
-                         f"p50 ms ({n // 1000}k)": figures["p50_ms"],
-                         f"p95 ms ({n // 1000}k)": figures["p95_ms"],
-                         "p50 ratio": round(figures["p50_ms"] / b["p50_ms"], 1)
-                         if b["p50_ms"] else None})
-        print(f"\n{backend}: baseline {BASELINE:,} vs {n:,} conversations")
-        print(table(rows, list(rows[0])))
-    write_json(OUT / "review.json", {"when": NOW.isoformat(), "root": str(ROOT), **report})
+                write_json(OUT / "review.json", report)
+            _print_ratios(backend, report.get(backend, {}), n)
     print(f"\nresults: {OUT / 'review.json'}")
 
 
