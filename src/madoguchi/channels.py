@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import unicodedata
 import uuid
@@ -30,6 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from madoguchi.resilience import resilient
 from madoguchi.settings import project_root
 from madoguchi.text.pii import mask_forbidden
 
@@ -182,6 +184,9 @@ def clean_text(text: Any) -> tuple[str, set[str]]:
 
 
 def _guarded(on_new_message: Handler) -> Handler:
+    # A turn that fails (action server or database down) makes the customer resend, politely.
+    on_new_message = resilient(on_new_message)
+
     async def handler(message: UserMessage) -> Any:
         if not valid_sender(message.sender_id):
             # Only a hand-made socket.io client gets here (the REST webhook refused it already);
@@ -275,6 +280,15 @@ class GuardedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         blueprint = super().blueprint(_guarded(on_new_message))
         sio = self.sio
+        redis_url = os.environ.get("MADOGUCHI_SOCKETIO_REDIS_URL")
+        if redis_url:
+            # Several replicas (scale profile): rooms are shared through Redis, so a message
+            # emitted by any replica reaches the customer's socket on whichever one holds it.
+            import socketio
+
+            manager = socketio.AsyncRedisManager(redis_url)
+            manager.set_server(sio)
+            sio.manager = manager
 
         # Rasa 3.6 calls AsyncServer.enter_room without await, which python-socketio 5.18
         # needs: the browser would never join its conversation's room and get no reply.
