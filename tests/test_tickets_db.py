@@ -46,7 +46,8 @@ def test_upgrade_creates_our_tables_and_indexes(db_engine):
     assert indexes["ix_tickets_conversation_id"] == ["conversation_id"]
     audit_indexes = {ix["name"] for ix in inspector.get_indexes("audit_entries")}
     assert "ix_audit_entries_ticket_id" in audit_indexes
-    assert db.current_revision(db_engine) == db.head_revision() == "0001"
+    # The newest migration, whichever number it has (0002 review, 0003 webhook outbox, …).
+    assert db.current_revision(db_engine) == db.head_revision() is not None
 
 
 def test_migrations_leave_a_foreign_events_table_alone(db_url):
