@@ -47,11 +47,13 @@ class ChatClient:
         self.client.on("bot_uttered", self.replies.put)
         self.client.on("session_confirm", self.confirmed.put)
         self.client.connect(url, transports=["polling"], wait_timeout=30)
+        self.last_seconds = 0.0  # how long the last exchange took, for the bench
 
     def exchange(self, session_id: Any, data: Any, answer_expected: bool) -> list[Any]:
         """Emit `data` as user_uttered in the session; the replies (none if none expected)."""
         while not self.replies.empty():  # late words of an earlier example
             self.replies.get_nowait()
+        started = time.monotonic()
         # As the widget does: the room is joined once the session is confirmed.
         self.client.emit("session_request", {"session_id": session_id})
         self.confirmed.get(timeout=REPLY_WAIT)
@@ -65,6 +67,7 @@ class ChatClient:
         else:
             time.sleep(0.2)
         assert self.client.connected
+        self.last_seconds = time.monotonic() - started
         return replies
 
 
@@ -102,7 +105,7 @@ def test_any_text_in_a_proper_session_gets_a_polite_reply(
                             answer_expected=True)
 
     check_polite_reply(replies)
-    fuzz_log.record("socketio", 200)
+    fuzz_log.record("socketio", 200, None, chat.last_seconds)
 
 
 @fuzz_settings(20)
@@ -122,7 +125,8 @@ def test_malformed_data_is_dropped_and_breaks_nothing(
     servers: Servers, chat: ChatClient, fuzz_log: FuzzLog, data: Any
 ) -> None:
     chat.exchange(uuid.uuid4().hex, data, answer_expected=False)
-    fuzz_log.record("socketio", 0, "malformed")  # socket.io has no status: 0, no reply awaited
+    # socket.io has no status: 0, and no reply is awaited (the time includes a 0.2 s pause).
+    fuzz_log.record("socketio", 0, "malformed", chat.last_seconds)
 
     given_id = data.get("session_id") if isinstance(data, dict) else None
     # An unusable id that still goes into a URL as it is: Rasa must have no conversation for it.
