@@ -28,7 +28,7 @@ train: setup
 	$(PY) -m madoguchi.training
 
 run: train
-	$(PY) -m madoguchi.run
+	$(PY) -m madoguchi.run $(if $(PROFILE),--profile $(PROFILE))
 
 lint: setup
 	$(BIN)/ruff check .

@@ -330,7 +330,6 @@ def start_cluster(
 
 def run(host: str, model: Path) -> int:
     """`make run PROFILE=scale`: the whole topology on the usual ports until Ctrl-C."""
-    import importlib.util
     import signal
     import sys
     import time
@@ -353,11 +352,10 @@ def run(host: str, model: Path) -> int:
     cluster = start_cluster(root, model, root / "var" / "scale", settings, host=host,
                             rasa_port=5005, action_port=5055, desk_port=8000, auth_token=token)
     try:
-        if importlib.util.find_spec("madoguchi.review.retention"):
-            # The same daily retention as the default profile, on the shared database.
-            from madoguchi.review.retention import start_schedule
+        # The same daily retention as the default profile, on the shared database.
+        from madoguchi.review.retention import start_schedule
 
-            start_schedule(settings.database_url)
+        start_schedule(settings.database_url)
         print(cluster.describe(host))
         print(f"Redis              {settings.redis_url}  (lock store, socket.io rooms)")
         print("Ctrl-C stops everything.", flush=True)
