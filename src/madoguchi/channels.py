@@ -170,6 +170,31 @@ def _response(name: str) -> str:
     return domain["responses"][name][0]["text"]
 
 
+# Rasa reads a message starting with "/" as an intent given directly (the chat's buttons send
+# "/request_disclosure"). Rasa's own intents that a button or a client may send, besides ours:
+_RASA_COMMANDS = frozenset({"restart", "session_start", "nlu_fallback", "back"})
+_COMMAND = re.compile(r"/(?P<intent>[A-Za-z0-9_]+)(?P<entities>\{.*\})?", re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def _known_intents() -> frozenset[str]:
+    domain = yaml.safe_load((project_root() / "domain.yml").read_text(encoding="utf-8"))
+    return frozenset(str(i if isinstance(i, str) else next(iter(i))) for i in domain["intents"])
+
+
+def _is_command(text: str) -> bool:
+    """A well-formed "/intent" or "/intent{json}" naming an intent the assistant knows."""
+    found = _COMMAND.fullmatch(text.strip())
+    if found is None or found["intent"] not in _known_intents() | _RASA_COMMANDS:
+        return False
+    if found["entities"] is None:
+        return True
+    try:
+        return isinstance(json.loads(found["entities"]), dict)
+    except ValueError:
+        return False
+
+
 def clean_text(text: Any) -> tuple[str, set[str]]:
     """The text as it may be processed and stored, and the forbidden kinds that were masked."""
     if not isinstance(text, str):
@@ -177,6 +202,10 @@ def clean_text(text: Any) -> tuple[str, set[str]]:
     # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL;
     # a lone surrogate (valid JSON: "\\ud800") cannot be encoded as UTF-8 at all.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _UNWRITABLE)
+    if text.lstrip().startswith("/") and not _is_command(text):
+        # Typed words that only look like a command ("/restart{", "/商品") are words: the
+        # full-width slash keeps Rasa from reading them as an intent, and NFKC gives the NLU "/".
+        text = text.replace("/", "／", 1)
     masked, kinds = mask_forbidden(text)
     if len(masked) > MAX_MESSAGE_CHARS:
         masked = masked[:MAX_MESSAGE_CHARS] + _CUT_MARK
