@@ -95,7 +95,14 @@ def add_user(database_url: str, name: str, role: str) -> str:
 def desk(
     chromium_available: None, servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DeskServer]:
-    """The desk as `make run` starts it, on the e2e servers' database and Rasa."""
+    """The desk as `make run` starts it, on the e2e servers' database and Rasa.
+
+    Shared like the servers (tests/fuzz imports this fixture too): a second desk would try to
+    create the same operator in the same database.
+    """
+    if "desk" in e2e._SHARED:
+        yield e2e._SHARED["desk"]
+        return
     work = tmp_path_factory.mktemp("desk")
     port = free_port()
     action_url = servers.actions.health_url.rsplit("/health", 1)[0]
@@ -109,8 +116,11 @@ def desk(
     try:
         launcher.wait_ready([service], timeout=120)
         token = add_user(servers.database_url, OPERATOR_NAME, "operator")
-        yield DeskServer(f"http://127.0.0.1:{port}", servers.database_url, OPERATOR_NAME, token)
+        e2e._SHARED["desk"] = DeskServer(
+            f"http://127.0.0.1:{port}", servers.database_url, OPERATOR_NAME, token)
+        yield e2e._SHARED["desk"]
     finally:
+        e2e._SHARED.pop("desk", None)
         launcher.stop_all()
 
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -35,11 +36,15 @@ WAIT = 60
 
 
 def wait(driver: WebDriver, timeout: float = WAIT) -> WebDriverWait:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2)
+    # The live refresh replaces elements under our feet; a stale one means "look again".
+    return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,))
 
 
 def texts_of(driver: WebDriver, selector: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, selector)]
+    """The rendered texts, read in one step so that a live refresh cannot interleave."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText);", selector)
 
 
 def one_text_matching(driver: WebDriver, selector: str, pattern: re.Pattern[str]) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -45,7 +46,9 @@ WAIT = 90  # an upper bound for waiting (the first turn loads the model), never 
 
 
 def wait(driver: WebDriver) -> WebDriverWait:
-    return WebDriverWait(driver, WAIT, poll_frequency=0.2)
+    # The live refresh replaces elements under our feet; a stale one means "look again".
+    return WebDriverWait(driver, WAIT, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,))
 
 
 def assert_inert(driver: WebDriver, container: str) -> None:
@@ -75,8 +78,10 @@ def log_in(driver: WebDriver, base: str, token: str) -> None:
 
 
 def texts_in(driver: WebDriver, selector: str) -> str:
-    return "\n".join(e.get_attribute("textContent") for e in
-                     driver.find_elements(By.CSS_SELECTOR, selector))
+    """The texts, read in one step so that a live refresh cannot interleave."""
+    return "\n".join(driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent);",
+        selector))
 
 
 def test_markup_from_a_customer_stays_text_in_the_chat_the_console_and_the_review(
