@@ -112,8 +112,10 @@ def fuzz_conversation(servers: Servers) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
+    # Pre-ping: the fault tests restart PostgreSQL during the session, and the drop at its end
+    # must not reuse a connection from before.
     admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
+                          pool_pre_ping=True, connect_args={"connect_timeout": 3})
     name = f"madoguchi_fuzz_{secrets.token_hex(6)}"
     try:
         with admin.connect() as conn:
