@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -38,9 +39,13 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'madoguchi.db'}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new empty PostgreSQL database for this test, dropped afterwards."""
+@contextmanager
+def throwaway_pg_database(prefix: str = "madoguchi_test") -> Iterator[str]:
+    """A new empty PostgreSQL database (its URL), dropped afterwards; skips where absent.
+
+    The admin engine pre-pings: the fault tests restart PostgreSQL, and a session-long user
+    of this must not drop its database over a connection from before the restart.
+    """
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -48,9 +53,10 @@ def pg_url() -> Iterator[str]:
         PG_ADMIN_URL,
         future=True,
         isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
         connect_args={"connect_timeout": 3},
     )
-    name = f"madoguchi_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -63,6 +69,13 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new empty PostgreSQL database for this test, dropped afterwards."""
+    with throwaway_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -32,15 +32,14 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, insert, select
 
 from madoguchi.db import make_engine, session_factory, upgrade
 from madoguchi.launcher import Launcher, desk_service, free_port
 from madoguchi.review.events import EVENTS
 from madoguchi.settings import project_root
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
-from tests.conftest import PG_ADMIN_URL, _unavailable
+from tests.conftest import throwaway_pg_database
 from tests.e2e.conftest import Servers, new_sender
 from tests.fuzz.conftest import FuzzLog, examples
 
@@ -112,23 +111,8 @@ def fuzz_conversation(servers: Servers) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    # Pre-ping: the fault tests restart PostgreSQL during the session, and the drop at its end
-    # must not reuse a connection from before.
-    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT",
-                          pool_pre_ping=True, connect_args={"connect_timeout": 3})
-    name = f"madoguchi_fuzz_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        _unavailable(f"PostgreSQL at {make_url(PG_ADMIN_URL)!r} is not reachable: {exc}")
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg_database("madoguchi_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
