@@ -12,12 +12,18 @@ import json
 import subprocess
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from madoguchi.resilience import retry_text
 from madoguchi.scale import Cluster
-from madoguchi.scale_drill import ANSWERS, Customer, confirmed_lost, wait_until
+from madoguchi.scale_drill import (
+    ANSWERS,
+    Customer,
+    confirmed_lost,
+    restart_postgresql,
+    wait_until,
+)
 from madoguchi.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, OutboxMessage, verify
 from tests.scale.conftest import WEBHOOK_SECRET, WebhookEndpoint
 
@@ -55,23 +61,6 @@ def test_a_killed_action_server_goes_unnoticed_and_none_at_all_asks_the_customer
     assert confirmed_lost(scale.database_url, [customer]) == (1, 0)
 
 
-def _pg_restart() -> None:
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
-                   check=True, timeout=120, capture_output=True)
-
-
-def _pg_answers(url: str) -> bool:
-    engine = create_engine(url, future=True, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-    finally:
-        engine.dispose()
-
-
 def test_a_database_restart_mid_conversation_loses_no_confirmed_request(
         scale: Cluster) -> None:
     if subprocess.run(["which", "pg_ctlcluster"], capture_output=True).returncode != 0:
@@ -82,8 +71,7 @@ def test_a_database_restart_mid_conversation_loses_no_confirmed_request(
     midway.start_request()
     midway.say_until_answered(ANSWERS["customer_name"])
 
-    _pg_restart()
-    wait_until(lambda: _pg_answers(scale.database_url), 120, "PostgreSQL coming back")
+    restart_postgresql(scale.database_url)
 
     # The first turns after the restart may meet dead pooled connections: the customer is
     # asked to resend, and does.

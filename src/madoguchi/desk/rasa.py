@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from madoguchi.review.events import bot_text
+
 # Who said a transcript line: the customer, the assistant, a person at the desk, or a marker
 # of the handoff itself (pause / resume).
 CUSTOMER, BOT, OPERATOR, SYSTEM = "customer", "bot", "operator", "system"
@@ -99,15 +101,6 @@ def _iso(timestamp: Any) -> str | None:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
 
 
-def _bot_text(event: dict[str, Any]) -> str:
-    text = event.get("text") or ""
-    buttons = (event.get("data") or {}).get("buttons") or []
-    titles = [str(b.get("title")) for b in buttons if isinstance(b, dict) and b.get("title")]
-    if titles:
-        text = (text + "\n" if text else "") + " / ".join(f"[{t}]" for t in titles)
-    return text
-
-
 def transcript(tracker: dict[str, Any]) -> list[dict[str, Any]]:
     """Who said what and when, oldest first: {at, who, text, name}.
 
@@ -124,7 +117,7 @@ def transcript(tracker: dict[str, Any]) -> list[dict[str, Any]]:
             lines.append({"at": at, "who": CUSTOMER, "text": event.get("text") or "", "name": None})
         elif kind == "bot":
             operator = (event.get("metadata") or {}).get("operator")
-            text = _bot_text(event)
+            text = bot_text(event)
             if not text:
                 continue
             if operator:
