@@ -5,7 +5,8 @@ held-out message (eval/nlu_heldout_*.yml, never trained on) through POST /model/
 Printed per pipeline: intent macro-F1 and accuracy, out_of_scope recall, in-scope false
 rejection, training time, /model/parse latency p50/p95 and the server's resident memory; plus
 the time of a full `rasa train` (NLU and dialogue) of config.yml. Rasa's own reports
-(`rasa test nlu`) land in bench/out/reports/<pipeline>/.
+(`rasa test nlu`) land in bench/out/reports/<pipeline>/. A fourth row is config.yml without the
+reading featurizer, so that the bench shows what that component is worth.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
 from bench.common import (
@@ -38,6 +40,8 @@ PIPELINES = {
     "baseline a: char n-grams": ROOT / "bench/configs/char_ngrams.yml",
     "baseline b: spaCy+SudachiPy": ROOT / "bench/configs/spacy_sudachi.yml",
 }
+READING_FEATURIZER = "madoguchi.nlu.reading_featurizer.ReadingFeaturizer"
+ABLATION = "ablation: ours without readings"
 REJECTED = {"out_of_scope", "nlu_fallback"}
 # Rasa caches trained components between runs; timings must not profit from that.
 UNCACHED = {**os.environ, "RASA_MAX_CACHE_SIZE": "0"}
@@ -120,10 +124,24 @@ def full_train_seconds() -> float:
         return time.perf_counter() - start
 
 
+def write_ablation_config() -> Path:
+    """config.yml with the reading featurizer left out; everything else as it is."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    pipeline = [c for c in config["pipeline"] if c["name"] != READING_FEATURIZER]
+    if len(pipeline) == len(config["pipeline"]):
+        raise SystemExit(f"config.yml has no {READING_FEATURIZER}: the ablation would be a copy")
+    path = OUT / "configs" / "without_readings.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({**config, "pipeline": pipeline}, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
+
 def save_blank_spacy_ja() -> None:
     """Baseline (b) loads spaCy's blank Japanese pipeline (SudachiPy) from this folder."""
     import spacy
 
+    OUT.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no bench/out yet
     spacy.blank("ja").to_disk(OUT / "spacy_blank_ja")
 
 
@@ -132,7 +150,8 @@ def main() -> dict:
     examples = load_nlu_examples(heldout_files())
     if not examples:
         raise SystemExit("no held-out examples in eval/nlu_heldout_*.yml")
-    rows = [run_pipeline(label, config, examples) for label, config in PIPELINES.items()]
+    pipelines = {**PIPELINES, ABLATION: write_ablation_config()}
+    rows = [run_pipeline(label, config, examples) for label, config in pipelines.items()]
     full = full_train_seconds()
     shown = [
         {k: (f"{v:.3f}" if k in {"macro_f1", "accuracy", "oos_recall", "false_rejection"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.text.tokenize import Word, lemmas, tokenize
+from madoguchi.text.tokenize import Word, katakana, lemmas, reading, tokenize
 
 
 def assert_exact_offsets(text: str, words: list[Word]) -> None:
@@ -62,6 +62,34 @@ def test_dictionary_form_goes_into_lemma_and_part_of_speech_into_pos():
         ("ほしい", "ほしい", "形容詞"),
     ]
     assert lemmas("消してほしい") == ("消す", "て", "ほしい")
+
+
+def test_each_word_carries_its_katakana_reading_as_written():
+    assert [(w.text, w.reading) for w in tokenize("消してほしい")] == [
+        ("消し", "ケシ"),
+        ("て", "テ"),
+        ("ほしい", "ホシイ"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "sound"),
+    [
+        (["削除して", "さくじょして", "サクジョシテ"], "サクジョシテ"),
+        (["失礼します", "ｼﾂﾚｲｼﾏｽ", "しつれいします"], "シツレイシマス"),
+        (["開示請求", "かいじせいきゅう"], "カイジセイキュウ"),
+    ],
+)
+def test_a_message_reads_the_same_in_kanji_hiragana_and_katakana(spellings, sound):
+    assert {reading(text) for text in spellings} == {sound}
+
+
+def test_punctuation_and_white_space_are_not_read():
+    assert reading("はい。　ＯＫです！") == reading("はいＯＫです") == "ハイOKデス"
+
+
+def test_katakana_turns_only_hiragana():
+    assert katakana("ぁあゔゖ漢字カナabc") == "ァアヴヶ漢字カナabc"
 
 
 def test_full_width_alphanumerics_keep_their_surface_but_normalise():

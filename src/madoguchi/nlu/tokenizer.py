@@ -2,7 +2,8 @@
 
 A thin adapter around `madoguchi.text.tokenize`: tokens keep the customer's surface text and
 exact offsets (entities depend on them); `lemma` carries the normalised dictionary form, which
-Rasa's CountVectorsFeaturizer uses by default, so features see one form of each word.
+Rasa's CountVectorsFeaturizer uses by default, so features see one form of each word; the data
+holds the part of speech and the katakana reading (for `ReadingFeaturizer`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,13 @@ class JapaneseTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = [
-            Token(w.text, w.start, end=w.end, lemma=w.lemma, data={"pos": w.pos, "norm": w.norm})
+            Token(
+                w.text,
+                w.start,
+                end=w.end,
+                lemma=w.lemma,
+                data={"pos": w.pos, "norm": w.norm, "reading": w.reading},
+            )
             for w in tokenize(text)
         ]
         if not tokens:

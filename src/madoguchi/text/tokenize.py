@@ -18,11 +18,13 @@ from madoguchi.text.normalize import normalize
 
 # MeCab's own part of speech for a run of white space (U+3000 included).
 _WHITESPACE_POS = "空白"
+# Punctuation and symbols: they are not pronounced, so they have no reading.
+_SYMBOL_POS = "補助記号"
 
 
 @dataclass(frozen=True)
 class Word:
-    """A token: surface and offsets in the original text; normalised form and dictionary form."""
+    """A token: surface and offsets in the original text; normalised, dictionary and spoken form."""
 
     text: str
     start: int
@@ -30,6 +32,7 @@ class Word:
     norm: str
     lemma: str
     pos: str
+    reading: str = ""
 
 
 _local = threading.local()
@@ -49,6 +52,24 @@ def _lemma(node: fugashi.UnidicNode, norm: str) -> str:
     # unknown words (numbers, rare katakana, emoji) have none and keep their normalised form.
     base = getattr(node.feature, "orthBase", None)
     return base if base and base != "*" else norm
+
+
+def katakana(text: str) -> str:
+    """Hiragana turned into katakana; everything else unchanged."""
+    return text.translate(_HIRAGANA_TO_KATAKANA)
+
+
+_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def _reading(node: fugashi.UnidicNode, norm: str) -> str:
+    # The word as it sounds, in katakana as written (消し → ケシ): 削除 and さくじょ, 失礼します
+    # and ｼﾂﾚｲｼﾏｽ then share it. Unknown words (kana spellings MeCab does not know, names,
+    # numbers) are read as they are spelled.
+    if node.feature.pos1 == _SYMBOL_POS:
+        return ""
+    kana = getattr(node.feature, "kana", None)
+    return kana if kana and kana != "*" else katakana(norm)
 
 
 def tokenize(text: str) -> list[Word]:
@@ -78,6 +99,7 @@ def tokenize(text: str) -> list[Word]:
                 norm=prev.norm + surface,
                 lemma=prev.lemma + _lemma(node, surface),
                 pos=prev.pos,
+                reading=prev.reading + _reading(node, surface),
             )
             continue
         words.append(
@@ -88,9 +110,15 @@ def tokenize(text: str) -> list[Word]:
                 norm=surface,
                 lemma=_lemma(node, surface),
                 pos=node.feature.pos1 or "",
+                reading=_reading(node, surface),
             )
         )
     return words
+
+
+def reading(text: str) -> str:
+    """How the text sounds, in katakana, punctuation left out: one string whatever the script."""
+    return "".join(w.reading for w in tokenize(text))
 
 
 @lru_cache(maxsize=4096)
