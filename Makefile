@@ -25,10 +25,10 @@ $(STAMP): pyproject.toml constraints.txt scripts/ensure-system-packages
 setup: $(STAMP)
 
 train: setup
-	$(PY) -m madoguchi.training
+	$(PY) -m madoguchi.runtime.training
 
 run: train
-	$(PY) -m madoguchi.run $(if $(PROFILE),--profile $(PROFILE))
+	$(PY) -m madoguchi.runtime.run $(if $(PROFILE),--profile $(PROFILE))
 
 lint: setup
 	$(BIN)/ruff check .

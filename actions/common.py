@@ -9,11 +9,11 @@ from typing import Any
 import yaml
 from rasa_sdk import Tracker
 
+from madoguchi.infra.settings import project_root
 from madoguchi.notice.loader import load_notice
 from madoguchi.notice.model import Notice
 from madoguchi.notice.retrieval import SectionRetriever
 from madoguchi.notice.window import Window, default_window
-from madoguchi.settings import project_root
 
 NLU_FALLBACK = "nlu_fallback"
 

@@ -13,11 +13,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import buttons, window
 from actions.store import tickets, webhook_outbox
-from madoguchi.clock import now
-from madoguchi.db import DatabaseError
+from madoguchi.infra.clock import now
+from madoguchi.infra.db import DatabaseError
+from madoguchi.infra.webhook import handoff_payload
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
-from madoguchi.webhook import handoff_payload
 
 # The outbox worker starts with the action server: what an earlier process could not deliver
 # goes out now, not only after the next handoff.

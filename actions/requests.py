@@ -21,7 +21,7 @@ from actions.notice import (
     seems_about_the_notice,
 )
 from actions.store import tickets
-from madoguchi.db import DatabaseError
+from madoguchi.infra.db import DatabaseError
 from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify

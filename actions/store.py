@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from madoguchi.db import make_engine, session_factory
-from madoguchi.settings import load_settings
+from madoguchi.infra.db import make_engine, session_factory
+from madoguchi.infra.settings import load_settings
+from madoguchi.infra.webhook import Outbox, Webhook
 from madoguchi.text.pii import mask_forbidden
 from madoguchi.tickets.repository import TicketRepository
-from madoguchi.webhook import Outbox, Webhook
 
 
 def _never_store_forbidden(text: str) -> str:

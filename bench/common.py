@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from madoguchi.launcher import Launcher, Service, free_port, rasa_service
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, Service, free_port, rasa_service
 
 ROOT = project_root()
 OUT = ROOT / "bench" / "out"

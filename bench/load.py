@@ -1,6 +1,6 @@
 """Load bench: many customers at once against one and two replicas; then the fault drills.
 
-The scale profile for real (madoguchi.scale.start_cluster: PostgreSQL, Redis lock store,
+The scale profile for real (madoguchi.runtime.scale.start_cluster: PostgreSQL, Redis lock store,
 HAProxy in front of the Rasa replicas and of the action servers), first with one replica of
 each (the baseline), then with two. Every customer runs the same scripted conversation through
 the balancer: a greeting, a notice question, and a disclosure request from first words to its
@@ -26,9 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.common import OUT, ROOT, percentile, table, write_json
-from madoguchi.launcher import free_port
-from madoguchi.scale import Cluster, ScaleSettings, start_cluster
-from madoguchi.scale_drill import (
+from madoguchi.runtime.drills import (
     ANSWERS,
     GREETING,
     NOTICE_QUESTION,
@@ -41,7 +39,9 @@ from madoguchi.scale_drill import (
     drill_replica,
     wait_until,
 )
-from madoguchi.training import ensure_model
+from madoguchi.runtime.launcher import free_port
+from madoguchi.runtime.scale import Cluster, ScaleSettings, start_cluster
+from madoguchi.runtime.training import ensure_model
 
 SCRIPT = [
     GREETING, NOTICE_QUESTION, OPENING, "はい",

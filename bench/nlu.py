@@ -33,14 +33,14 @@ from bench.common import (
     table,
     write_json,
 )
-from madoguchi.training import rasa_train
+from madoguchi.runtime.training import rasa_train
 
 PIPELINES = {
     "madoguchi (config.yml)": ROOT / "config.yml",
     "baseline a: char n-grams": ROOT / "bench/configs/char_ngrams.yml",
     "baseline b: spaCy+SudachiPy": ROOT / "bench/configs/spacy_sudachi.yml",
 }
-READING_FEATURIZER = "madoguchi.nlu.reading_featurizer.ReadingFeaturizer"
+READING_FEATURIZER = "madoguchi.rasa_adapters.nlu.reading_featurizer.ReadingFeaturizer"
 ABLATION = "ablation: ours without readings"
 REJECTED = {"out_of_scope", "nlu_fallback"}
 # Rasa caches trained components between runs; timings must not profit from that.

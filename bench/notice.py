@@ -15,10 +15,10 @@ import uuid
 import yaml
 
 from bench.common import OUT, ROOT, get_json, load_nlu_examples, post_json, table, write_json
-from madoguchi.launcher import Launcher, action_service, free_port, rasa_service
 from madoguchi.notice.loader import load_notice
 from madoguchi.notice.retrieval import SectionRetriever
-from madoguchi.training import ensure_model
+from madoguchi.runtime.launcher import Launcher, action_service, free_port, rasa_service
+from madoguchi.runtime.training import ensure_model
 
 
 def questions() -> list[tuple[str, str]]:

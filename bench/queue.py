@@ -32,9 +32,9 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from bench.common import OUT, ROOT, percentile, table, write_json
-from madoguchi import db
-from madoguchi.launcher import Launcher, desk_service, free_port
-from madoguchi.settings import load_settings
+from madoguchi.infra import db
+from madoguchi.infra.settings import load_settings
+from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
 from madoguchi.tickets.models import AuditEntry, Note, Ticket, TicketCounter
 from madoguchi.tickets.references import format_reference

@@ -13,9 +13,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import OUT, ROOT, get_json, percentile, post_json, table, write_json
-from madoguchi.db import upgrade
-from madoguchi.launcher import Launcher, action_service, free_port, rasa_service
-from madoguchi.training import ensure_model
+from madoguchi.infra.db import upgrade
+from madoguchi.runtime.launcher import Launcher, action_service, free_port, rasa_service
+from madoguchi.runtime.training import ensure_model
 
 ANSWERS = {
     "customer_name": "山田花子です",

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bench.common import OUT, ROOT, percentile, table, write_json
-from madoguchi import db
+from madoguchi.infra import db
 from madoguchi.review import filters as flt
 from madoguchi.review.events import EVENTS
 from madoguchi.review.service import ReviewWork

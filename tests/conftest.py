@@ -36,7 +36,7 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'madoguchi.db'}"
+    return f"sqlite:///{tmp_path / 'madoguchi.infra.db'}"
 
 
 @contextmanager
@@ -86,7 +86,7 @@ def db_url(request) -> str:
 
 @pytest.fixture
 def db_engine(db_url):
-    from madoguchi import db
+    from madoguchi.infra import db
 
     db_engine = db.make_engine(db_url)
     db.upgrade(db_engine)
@@ -96,7 +96,7 @@ def db_engine(db_url):
 
 @pytest.fixture
 def db_sessions(db_engine):
-    from madoguchi import db
+    from madoguchi.infra import db
 
     return db.session_factory(db_engine)
 

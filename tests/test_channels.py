@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.channels import clean_text
+from madoguchi.rasa_adapters.channels import clean_text
 
 
 @pytest.mark.parametrize("command", [

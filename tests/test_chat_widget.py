@@ -2,7 +2,7 @@
 to, served by a real desk; the widget itself run in Node against madoguchi's socket.io channel.
 
 What runs where:
-- the desk is the real uvicorn process (madoguchi.launcher), on a throwaway SQLite database;
+- the desk is the real uvicorn process (madoguchi.runtime.launcher), on a throwaway SQLite database;
 - the socket.io side is a small Sanic server with madoguchi's own channel class and a scripted
   bot (no model: Rasa's dialogue is tested in tests/e2e);
 - the widget bundle runs in Node (>= 20, its WebSocket) on a minimal DOM stub that throws on
@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from madoguchi.launcher import Launcher, Service, desk_service, free_port
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, Service, desk_service, free_port
 
 ROOT = project_root()
 CHAT = ROOT / "src" / "madoguchi" / "desk" / "static" / "chat"
@@ -45,7 +45,7 @@ from typing import Any
 
 from sanic import Sanic, response
 
-from madoguchi.channels import GuardedSocketIOInput
+from madoguchi.rasa_adapters.channels import GuardedSocketIOInput
 
 port = int(sys.argv[1])
 
@@ -417,7 +417,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("chat-desk")
     port = free_port()
     launcher = Launcher(ROOT, work / "logs", env={
-        "MADOGUCHI_DB_URL": f"sqlite:///{work / 'madoguchi.db'}",
+        "MADOGUCHI_DB_URL": f"sqlite:///{work / 'madoguchi.infra.db'}",
         "MADOGUCHI_RASA_URL": f"http://127.0.0.1:{free_port()}",  # the desk's own view: unused
         "MADOGUCHI_PUBLIC_RASA_URL": PUBLIC_RASA,  # the browser's view
         "MADOGUCHI_ACTION_URL": f"http://127.0.0.1:{free_port()}",
@@ -605,7 +605,7 @@ def test_widget_runs_against_the_socketio_channel(
     assert result.returncode == 0 and "ALL OK" in result.stdout, result.stdout + result.stderr
 
 
-# --- the channel as configured today (credentials.yml: madoguchi.channels) ---------------------
+# --- the channel as configured today (credentials.yml: madoguchi.rasa_adapters.channels) ----
 
 
 def _probe(node: list[str], server: str, what: str, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -22,10 +22,10 @@ import pytest
 import requests
 from fastapi import HTTPException
 
-from madoguchi.db import make_engine, session_factory
 from madoguchi.desk.auth import check_role, may
-from madoguchi.launcher import Launcher, desk_service, free_port
-from madoguchi.settings import project_root
+from madoguchi.infra.db import make_engine, session_factory
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from madoguchi.tickets import (
     ServiceTarget,
     Ticket,
@@ -196,7 +196,7 @@ def draft(**overrides: Any) -> TicketDraft:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     work = tmp_path_factory.mktemp("desk")
-    database_url = f"sqlite:///{work / 'madoguchi.db'}"
+    database_url = f"sqlite:///{work / 'madoguchi.infra.db'}"
     rasa = FakeRasa()
     rasa.start()
     port = free_port()

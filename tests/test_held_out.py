@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 import yaml
 
+from madoguchi.infra.settings import project_root
 from madoguchi.notice.evaluate import load_questions
-from madoguchi.settings import project_root
 
 ROOT = project_root()
 TRAINING = sorted((ROOT / "data" / "nlu").glob("*.yml"))

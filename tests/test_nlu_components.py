@@ -19,8 +19,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from madoguchi.nlu.reading_featurizer import ReadingFeaturizer
-from madoguchi.nlu.tokenizer import EMPTY_MESSAGE, JapaneseTokenizer
+from madoguchi.rasa_adapters.nlu.reading_featurizer import ReadingFeaturizer
+from madoguchi.rasa_adapters.nlu.tokenizer import EMPTY_MESSAGE, JapaneseTokenizer
 
 TRAINING = [
     ("個人情報を削除してください", "request_suspension"),

@@ -22,9 +22,9 @@ import pytest
 import requests
 import yaml
 
-from madoguchi.db import make_engine, session_factory, upgrade
-from madoguchi.launcher import Launcher, desk_service, free_port
-from madoguchi.settings import project_root
+from madoguchi.infra.db import make_engine, session_factory, upgrade
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
 from tests.test_review_support import (
     JST,
@@ -73,7 +73,7 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     work = tmp_path_factory.mktemp("review")
-    database_url = f"sqlite:///{work / 'madoguchi.db'}"
+    database_url = f"sqlite:///{work / 'madoguchi.infra.db'}"
     upgrade(database_url)
     write_scenarios(database_url, NOW)
     store = tracker_store(database_url)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from madoguchi import db
+from madoguchi.infra import db
 from madoguchi.review import filters as flt
 from madoguchi.review.service import ReviewWork
 from madoguchi.tickets import InvalidField

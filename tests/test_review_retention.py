@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from madoguchi import cli, db
+from madoguchi.infra import db
 from madoguchi.review import filters as flt
 from madoguchi.review import retention
 from madoguchi.review.events import EVENTS
 from madoguchi.review.service import ReviewWork
+from madoguchi.runtime import cli
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository
 from tests.test_review_support import NAME, PHONE, SECRETS, fixed_now, write_scenarios
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
 from madoguchi.text.pii import my_number_check_digit
 
 JST = timezone(timedelta(hours=9))

@@ -7,7 +7,8 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from madoguchi import cli, db
+from madoguchi.infra import db
+from madoguchi.runtime import cli
 from madoguchi.tickets import Conflict, InvalidField, User, UserRepository
 
 
@@ -80,7 +81,7 @@ def test_cli_user_add_prints_the_token_once_and_user_list_shows_users(sqlite_url
 
 
 def test_cli_db_upgrade_reads_the_database_url_from_the_environment(tmp_path, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'var' / 'madoguchi.db'}"
+    url = f"sqlite:///{tmp_path / 'var' / 'madoguchi.infra.db'}"
     monkeypatch.setenv("MADOGUCHI_DB_URL", url)
     assert cli.main(["db", "upgrade"]) == 0
     assert db.head_revision() in capsys.readouterr().out

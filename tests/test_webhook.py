@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from madoguchi.launcher import free_port
-from madoguchi.webhook import SIGNATURE_HEADER, Webhook, handoff_payload, sign, verify
+from madoguchi.infra.webhook import SIGNATURE_HEADER, Webhook, handoff_payload, sign, verify
+from madoguchi.runtime.launcher import free_port
 
 
 @pytest.fixture

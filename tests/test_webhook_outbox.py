@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from madoguchi.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, Outbox, Webhook, verify
+from madoguchi.infra.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, Outbox, Webhook, verify
 
 
 class Endpoint:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from madoguchi.launcher import Launcher, desk_service, free_port
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from tests.conftest import _unavailable
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import Servers
@@ -75,7 +75,7 @@ def chromium_available() -> None:
 
 def _madoguchi_cli() -> list[str]:
     script = Path(sys.executable).parent / "madoguchi"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "madoguchi.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "madoguchi.runtime.cli"]
 
 
 def add_user(database_url: str, name: str, role: str) -> str:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from madoguchi.launcher import Launcher, Service, action_service, free_port, rasa_service
-from madoguchi.settings import project_root
-from madoguchi.training import ensure_model
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.launcher import Launcher, Service, action_service, free_port, rasa_service
+from madoguchi.runtime.training import ensure_model
 
 ROOT = project_root()
 
@@ -111,7 +111,7 @@ def servers(
         return
     model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
     work = tmp_path_factory.mktemp("servers")
-    db_file = work / "madoguchi.db"
+    db_file = work / "madoguchi.infra.db"
     database_url = f"sqlite:///{db_file}"
     rasa_port, action_port = free_port(), free_port()
     endpoints = work / "endpoints.yml"
@@ -120,7 +120,7 @@ def servers(
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db_file}\n",
         encoding="utf-8",
     )
-    from madoguchi.db import upgrade
+    from madoguchi.infra.db import upgrade
 
     upgrade(database_url)
     launcher = Launcher(ROOT, work / "logs", env={

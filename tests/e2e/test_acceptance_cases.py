@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
 from tests.e2e.conftest import Servers, new_sender, texts
 
 ACCEPTANCE = project_root().parent / "shared" / "eval" / "acceptance.jsonl"

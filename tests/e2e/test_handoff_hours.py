@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from madoguchi.launcher import Service
+from madoguchi.runtime.launcher import Service
 from tests.e2e.conftest import Servers, texts
 
 

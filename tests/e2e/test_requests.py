@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from madoguchi.db import make_engine, session_factory
+from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.tickets.repository import TicketRepository
 from tests.e2e.conftest import Servers, buttons, new_sender, texts
 

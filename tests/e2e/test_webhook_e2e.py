@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from madoguchi.webhook import SIGNATURE_HEADER, verify
+from madoguchi.infra.webhook import SIGNATURE_HEADER, verify
 from tests.e2e.conftest import WEBHOOK_SECRET, Servers, WebhookSink
 
 

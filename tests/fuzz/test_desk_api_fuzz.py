@@ -34,10 +34,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import create_engine, insert, select
 
-from madoguchi.db import make_engine, session_factory, upgrade
-from madoguchi.launcher import Launcher, desk_service, free_port
+from madoguchi.infra.db import make_engine, session_factory, upgrade
+from madoguchi.infra.settings import project_root
 from madoguchi.review.events import EVENTS
-from madoguchi.settings import project_root
+from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
 from tests.conftest import throwaway_pg_database
 from tests.e2e.conftest import Servers, new_sender

@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from madoguchi.db import make_engine, session_factory
+from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository
 from tests.browser.conftest import DeskServer, add_user
 from tests.e2e.conftest import Servers

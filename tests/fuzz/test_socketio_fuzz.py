@@ -23,7 +23,7 @@ import socketio
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from madoguchi.channels import valid_sender
+from madoguchi.rasa_adapters.channels import valid_sender
 from tests.e2e.conftest import Servers
 from tests.fuzz.conftest import FuzzLog, fuzz_settings
 from tests.fuzz.test_webhook_fuzz import check_polite_reply, json_values, short_text

@@ -3,7 +3,8 @@
 Whatever arrives at `POST /webhooks/rest/webhook`:
 - the answer is never a 5xx, and the server keeps answering (a health check after each test);
 - what is refused gets a 4xx JSON `{"error": reason, "detail": polite Japanese (English)}`, the
-  reason being one of `REASONS` (what each means: `madoguchi.channels.webhook_payload`);
+  reason being one of `REASONS` (what each means:
+  `madoguchi.rasa_adapters.channels.webhook_payload`);
 - what is accepted gets a reply in polite Japanese, and what the tracker store keeps of the
   message has no control characters or lone surrogates and is at most 5,000 characters (+ mark).
 
@@ -25,7 +26,7 @@ import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from madoguchi.channels import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
+from madoguchi.rasa_adapters.channels import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
 from tests.e2e.conftest import Servers
 from tests.fuzz.conftest import FuzzLog, fuzz_settings
 

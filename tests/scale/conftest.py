@@ -1,5 +1,6 @@
 """The scale profile for real, once per session: a fresh PostgreSQL database, Redis, HAProxy, two
-Rasa replicas and two action servers (madoguchi.scale.start_cluster, as `make run PROFILE=scale`).
+Rasa replicas and two action servers (madoguchi.runtime.scale.start_cluster, as
+`make run PROFILE=scale`).
 
 Skipped with the reason when PostgreSQL, Redis or haproxy is missing; a failure instead when
 MADOGUCHI_REQUIRE_SERVICES=1 (CI). The database and the Redis keys are this session's own
@@ -16,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from madoguchi.scale import Cluster, ScaleSettings, start_cluster
-from madoguchi.settings import project_root
-from madoguchi.training import ensure_model
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.scale import Cluster, ScaleSettings, start_cluster
+from madoguchi.runtime.training import ensure_model
 from tests.conftest import PG_ADMIN_URL, _unavailable
 
 ROOT = project_root()

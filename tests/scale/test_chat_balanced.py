@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from madoguchi.desk.rasa import RasaClient
-from madoguchi.scale import Cluster
-from madoguchi.scale_drill import REFERENCE
+from madoguchi.runtime.drills import REFERENCE
+from madoguchi.runtime.scale import Cluster
 
 pytestmark = pytest.mark.scale
 

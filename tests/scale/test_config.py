@@ -7,8 +7,13 @@ import subprocess
 
 import pytest
 
-from madoguchi.scale import HAPROXY_TEMPLATE, ScaleSettings, endpoints_config, haproxy_config
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
+from madoguchi.runtime.scale import (
+    HAPROXY_TEMPLATE,
+    ScaleSettings,
+    endpoints_config,
+    haproxy_config,
+)
 
 pytestmark = pytest.mark.scale
 
@@ -44,7 +49,7 @@ def test_replicas_share_the_tracker_store_in_postgresql_and_locks_in_redis() -> 
                                  "rediss://:pw@cache.internal:6380/2", "madoguchi")
     assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5055/webhook"}
     assert endpoints["tracker_store"] == {
-        "type": "madoguchi.scale_store.DurableSQLTrackerStore",
+        "type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
         "url": "postgresql://postgres@db.internal:5432/madoguchi",
     }
     assert endpoints["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380,

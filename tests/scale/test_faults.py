@@ -15,16 +15,16 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from madoguchi.resilience import retry_text
-from madoguchi.scale import Cluster
-from madoguchi.scale_drill import (
+from madoguchi.infra.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, OutboxMessage, verify
+from madoguchi.rasa_adapters.resilience import retry_text
+from madoguchi.runtime.drills import (
     ANSWERS,
     Customer,
     confirmed_lost,
     restart_postgresql,
     wait_until,
 )
-from madoguchi.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, OutboxMessage, verify
+from madoguchi.runtime.scale import Cluster
 from tests.scale.conftest import WEBHOOK_SECRET, WebhookEndpoint
 
 pytestmark = pytest.mark.scale

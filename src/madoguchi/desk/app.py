@@ -16,8 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from madoguchi.db import DatabaseLocked
-from madoguchi.settings import Settings, load_settings
+from madoguchi.infra.db import DatabaseLocked
+from madoguchi.infra.settings import Settings, load_settings
 from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound
 
 from . import api, chat, pages, review_api, review_pages

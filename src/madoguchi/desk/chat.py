@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from madoguchi.settings import load_settings
+from madoguchi.infra.settings import load_settings
 
 from .pages import templates
 

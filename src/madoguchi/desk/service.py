@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from madoguchi import db
-from madoguchi.settings import Settings
+from madoguchi.infra import db
+from madoguchi.infra.settings import Settings
 from madoguchi.tickets import (
     AuditEntry,
     Conflict,

@@ -288,7 +288,7 @@ def _limits(
 def load_notice(directory: Path | None = None) -> Notice:
     """Load and validate data/notice (default: the settings' notice_dir)."""
     if directory is None:
-        from madoguchi.settings import load_settings
+        from madoguchi.infra.settings import load_settings
 
         directory = load_settings().notice_dir
     directory = Path(directory)

@@ -58,7 +58,7 @@ class RequestDataError(ValueError):
 
 def data_dir() -> Path:
     """data/requests of the project (MADOGUCHI_HOME / cwd), else of this source checkout."""
-    from madoguchi.settings import project_root
+    from madoguchi.infra.settings import project_root
 
     candidates = [
         project_root() / "data" / "requests",

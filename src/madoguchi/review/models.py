@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from madoguchi.db import Base, JSONType, UTCDateTime, utcnow
+from madoguchi.infra.db import Base, JSONType, UTCDateTime, utcnow
 
 # Facet kinds: what a conversation touched, one row per distinct value.
 INTENT, REQUEST_TYPE, SECTION = "intent", "request_type", "section"

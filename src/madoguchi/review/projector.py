@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from madoguchi import db
+from madoguchi.infra import db
 
 from . import events as ev
 from .masking import ConversationMasker

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from madoguchi import db
+from madoguchi.infra import db
 from madoguchi.tickets import TicketRepository
 
 from . import events as ev

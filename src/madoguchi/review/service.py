@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from madoguchi import db
+from madoguchi.infra import db
 from madoguchi.tickets import InvalidField, NotFound, Ticket
 
 from . import events as ev

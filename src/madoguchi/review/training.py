@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
 from madoguchi.tickets import Conflict, InvalidField
 
 from .events import load

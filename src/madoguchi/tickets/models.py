@@ -1,6 +1,6 @@
 """Tables of the ticket domain: tickets, their audit log and notes, reference counters, users.
 
-Every schema change here needs a migration under madoguchi/migrations/versions (a test compares
+Every schema change here needs a migration under infra/migrations/versions (a test compares
 the migrated schema with these models).
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from madoguchi.db import Base, JSONType, UTCDateTime, utcnow
+from madoguchi.infra.db import Base, JSONType, UTCDateTime, utcnow
 
 from .workflow import PRIORITIES, STATUSES
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload, sessionmaker
 from sqlalchemy.sql import type_coerce
 
-from madoguchi.db import utcnow, write_session
+from madoguchi.infra.db import utcnow, write_session
 
 from . import workflow
 from .errors import Conflict, InvalidField, InvalidTransition, NotFound

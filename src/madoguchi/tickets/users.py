@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from madoguchi.db import utcnow, write_session
+from madoguchi.infra.db import utcnow, write_session
 
 from .errors import Conflict, InvalidField, NotFound
 from .models import ROLES, User

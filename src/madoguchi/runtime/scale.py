@@ -30,7 +30,7 @@ from string import Template
 
 import yaml
 
-from madoguchi.launcher import (
+from madoguchi.runtime.launcher import (
     Launcher,
     Service,
     action_service,
@@ -113,7 +113,7 @@ def endpoints_config(action_url: str, database_url: str, redis_url: str,
         "action_endpoint": {"url": f"{action_url.rstrip('/')}/webhook"},
         # Rasa's SQLTrackerStore (a full URL in `url` is used as it is), waiting out a
         # database restart instead of starting the conversation again (scale_store.py).
-        "tracker_store": {"type": "madoguchi.scale_store.DurableSQLTrackerStore",
+        "tracker_store": {"type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
                           "url": database_url},
         "lock_store": lock_store,
     }
@@ -266,7 +266,7 @@ def start_cluster(
 
     Ports default to free ones (tests, benches); `make run PROFILE=scale` passes the usual ones.
     """
-    from madoguchi.db import upgrade
+    from madoguchi.infra.db import upgrade
 
     ensure_database(settings.database_url)
     upgrade(settings.database_url)
@@ -282,7 +282,8 @@ def start_cluster(
 
     endpoints = work / "endpoints.scale.yml"
     endpoints.write_text(
-        "# Written by madoguchi.scale at every start; edit the environment, not this file.\n"
+        "# Written by madoguchi.runtime.scale at every start; edit the environment, "
+        "not this file.\n"
         + yaml.safe_dump(endpoints_config(action_url, settings.database_url, settings.redis_url,
                                           settings.lock_prefix), sort_keys=False),
         encoding="utf-8",
@@ -298,7 +299,7 @@ def start_cluster(
         "MADOGUCHI_RASA_URL": rasa_url,
         "MADOGUCHI_ACTION_URL": action_url,
         # socket.io rooms across replicas: the desk's message reaches the customer's socket
-        # whichever replica the desk's call lands on (src/madoguchi/channels.py).
+        # whichever replica the desk's call lands on (src/madoguchi/rasa_adapters/channels.py).
         "MADOGUCHI_SOCKETIO_REDIS_URL": settings.redis_url,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(env or {}),
@@ -334,7 +335,7 @@ def run(host: str, model: Path) -> int:
     import sys
     import time
 
-    from madoguchi.settings import load_settings
+    from madoguchi.infra.settings import load_settings
 
     settings = ScaleSettings.from_env()
     root = load_settings().root

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from madoguchi.db import UTCDateTime
+from madoguchi.infra.db import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

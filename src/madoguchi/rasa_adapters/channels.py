@@ -31,8 +31,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from madoguchi.resilience import resilient
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
+from madoguchi.rasa_adapters.resilience import resilient
 from madoguchi.text.pii import mask_forbidden
 
 logger = logging.getLogger(__name__)

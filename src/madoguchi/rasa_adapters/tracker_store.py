@@ -6,14 +6,14 @@ in-memory store that nobody reads. After a PostgreSQL restart, Rasa's pool also 
 connections, and each of them fails one turn that way. For a call center that means a customer
 half-way through a request is greeted as a stranger.
 
-This store (the scale profile's `tracker_store`, see madoguchi.scale) changes two things:
+This store (the scale profile's `tracker_store`, see madoguchi.runtime.scale) changes two things:
 - the engine pings a pooled connection before using it (`pool_pre_ping`), so a restart leaves
   no dead connection behind;
 - a call that meets a database that is down is retried with growing pauses for up to
   `patience` seconds (MADOGUCHI_TRACKER_PATIENCE, 30 by default): a restart of a few seconds
   only slows those turns down. Past that, `TrackerStoreUnavailable` is raised; it is not an
   `Exception`, precisely so that the fail-safe wrapper cannot turn it into a silent new
-  conversation: the channel (madoguchi.resilience) tells the customer to send again.
+  conversation: the channel (madoguchi.rasa_adapters.resilience) tells the customer to send again.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from madoguchi.resilience import TrackerStoreUnavailable
+from madoguchi.rasa_adapters.resilience import TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,7 +42,10 @@ def _is_outage(exc: BaseException) -> bool:
 
 
 class DurableSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore with pre-ping and patience (endpoints: `type: madoguchi.scale_store.…`)."""
+    """SQLTrackerStore with pre-ping and patience.
+
+    Endpoints name it as `type: madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore`.
+    """
 
     def __init__(self, *args: Any, patience: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

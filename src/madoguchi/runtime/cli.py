@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from madoguchi.settings import load_settings
+from madoguchi.infra.settings import load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,7 +49,7 @@ def add_db_commands(commands: Any) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from madoguchi import db
+    from madoguchi.infra import db
 
     url = _database_url(args)
     engine = db.make_engine(url)
@@ -62,7 +62,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_status(args: argparse.Namespace) -> int:
-    from madoguchi import db
+    from madoguchi.infra import db
 
     engine = db.make_engine(_database_url(args))
     try:
@@ -80,7 +80,7 @@ def _db_status(args: argparse.Namespace) -> int:
 
 
 def _db_revision(args: argparse.Namespace) -> int:
-    from madoguchi import db
+    from madoguchi.infra import db
 
     print(db.new_revision(_database_url(args), args.message, autogenerate=not args.empty))
     return 0
@@ -104,7 +104,7 @@ def add_user_commands(commands: Any) -> None:
 
 def _users(args: argparse.Namespace) -> Any:
     """The user repository on an up-to-date schema (upgrading is idempotent and quick)."""
-    from madoguchi import db
+    from madoguchi.infra import db
     from madoguchi.tickets import UserRepository
 
     engine = db.make_engine(_database_url(args))
@@ -160,7 +160,7 @@ def add_retention_command(commands: Any) -> None:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from madoguchi import db
+    from madoguchi.infra import db
     from madoguchi.review import retention
 
     days = args.days if args.days is not None else retention.retention_days()
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from madoguchi.db import DatabaseError
+    from madoguchi.infra.db import DatabaseError
 
     try:
         return args.handler(args)

@@ -38,7 +38,7 @@ class Settings:
 
 def load_settings() -> Settings:
     root = project_root()
-    default_db = f"sqlite:///{root / 'var' / 'madoguchi.db'}"
+    default_db = f"sqlite:///{root / 'var' / 'madoguchi.infra.db'}"
     return Settings(
         root=root,
         database_url=os.environ.get("MADOGUCHI_DB_URL", default_db),

@@ -36,9 +36,9 @@ SQLITE_IMMEDIATE = "madoguchi_sqlite_immediate"
 _MIGRATION_LOCK_KEY = 0x6D61646F  # "mado"
 
 # Modules whose models belong to `Base.metadata`; Alembic sees only what these declare.
-# A new module with tables adds itself here (and a migration under madoguchi/migrations/versions).
+# A new module with tables adds itself here (and a migration under infra/migrations/versions).
 MODEL_MODULES: tuple[str, ...] = (
-    "madoguchi.tickets.models", "madoguchi.review.models", "madoguchi.webhook",
+    "madoguchi.tickets.models", "madoguchi.review.models", "madoguchi.infra.webhook",
 )
 
 # Deterministic constraint names: Alembic can then alter them later (also SQLite batch mode).

@@ -1,7 +1,7 @@
 """Alembic environment for madoguchi's tables only.
 
-`madoguchi.db.upgrade` passes an open connection in `config.attributes["connection"]` (or a URL
-in `config.attributes["url"]`); there is no alembic.ini. Tables that madoguchi's models do not
+`madoguchi.infra.db.upgrade` passes an open connection in `config.attributes["connection"]`
+(or a URL in `config.attributes["url"]`); there is no alembic.ini. Tables that madoguchi's models do not
 declare (Rasa's `events`, anything else in the shared database) are invisible here: never
 reflected, never compared, never dropped.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import context
 
-from madoguchi import db
+from madoguchi.infra import db
 
 config = context.config
 target_metadata = db.load_models()
@@ -33,7 +33,7 @@ def _configure(**kwargs: Any) -> None:
 def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from madoguchi.settings import load_settings
+        from madoguchi.infra.settings import load_settings
 
         url = load_settings().database_url
     return str(url)

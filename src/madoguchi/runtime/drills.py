@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from madoguchi.resilience import retry_text
-from madoguchi.scale import Cluster
+from madoguchi.rasa_adapters.resilience import retry_text
+from madoguchi.runtime.scale import Cluster
 
 REFERENCE = re.compile(r"PRV-\d{8}-\d{4}")
 # What a customer types, per question of the request form (bench/requests.py uses the same).
@@ -140,7 +140,7 @@ def confirmed_lost(database_url: str, customers: Iterable[Customer]) -> tuple[in
     """(confirmed, lost): references customers saw, and how many of them have no ticket."""
     from sqlalchemy import select
 
-    from madoguchi.db import make_engine
+    from madoguchi.infra.db import make_engine
     from madoguchi.tickets.models import Ticket
 
     seen = {ref for customer in customers for ref in customer.references}

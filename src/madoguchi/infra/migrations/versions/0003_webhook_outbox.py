@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from madoguchi.db import UTCDateTime
+from madoguchi.infra.db import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Column, Integer, String, Text, func, select
 from sqlalchemy.orm import sessionmaker
 
-from madoguchi.db import Base, UTCDateTime, utcnow, write_session
+from madoguchi.infra.db import Base, UTCDateTime, utcnow, write_session
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-import madoguchi.db  # noqa: F401  (autogenerate renders madoguchi.db.UTCDateTime and the like)
+import madoguchi.infra.db  # noqa: F401  (autogenerate renders madoguchi.infra.db.UTCDateTime and the like)
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

@@ -26,13 +26,13 @@ from typing import Any
 
 import yaml
 
-from madoguchi.settings import project_root
+from madoguchi.infra.settings import project_root
 
 logger = logging.getLogger(__name__)
 
 
 class TrackerStoreUnavailable(BaseException):
-    """The conversation store stayed down (madoguchi.scale_store).
+    """The conversation store stayed down (madoguchi.rasa_adapters.tracker_store).
 
     A BaseException on purpose: Rasa's `FailSafeTrackerStore` catches every `Exception` and
     carries on with an empty conversation, which must not happen to a customer mid-request.

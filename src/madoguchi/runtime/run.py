@@ -13,8 +13,8 @@ import signal
 import sys
 import time
 
-from madoguchi.launcher import Launcher, action_service, desk_service, rasa_service
-from madoguchi.settings import load_settings
+from madoguchi.infra.settings import load_settings
+from madoguchi.runtime.launcher import Launcher, action_service, desk_service, rasa_service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     root = settings.root
     (root / "var").mkdir(exist_ok=True)
     if args.profile == "scale":
-        from madoguchi.scale import run as run_scale
+        from madoguchi.runtime.scale import run as run_scale
 
         return run_scale(args.host, root / args.model)
 
-    from madoguchi.db import upgrade
+    from madoguchi.infra.db import upgrade
 
     upgrade(settings.database_url)
 

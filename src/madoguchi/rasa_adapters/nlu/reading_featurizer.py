@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, raise_warning, read_json_file
 from sklearn.feature_extraction.text import CountVectorizer
 
-from madoguchi.nlu.tokenizer import JapaneseTokenizer
+from madoguchi.rasa_adapters.nlu.tokenizer import JapaneseTokenizer
 
 VOCABULARY_FILE = "reading_vocabulary.json"
 
