@@ -8,7 +8,7 @@ from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.infra.settings import load_settings
 from madoguchi.infra.webhook import Outbox, Webhook
 from madoguchi.text.pii import mask_forbidden
-from madoguchi.tickets.repository import TicketRepository
+from madoguchi.tickets import TicketService
 
 
 def _never_store_forbidden(text: str) -> str:
@@ -16,9 +16,9 @@ def _never_store_forbidden(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def tickets() -> TicketRepository:
+def tickets() -> TicketService:
     engine = make_engine(load_settings().database_url)
-    return TicketRepository(session_factory(engine), text_filter=_never_store_forbidden)
+    return TicketService(session_factory(engine), text_filter=_never_store_forbidden)
 
 
 @lru_cache(maxsize=1)

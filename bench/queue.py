@@ -3,7 +3,7 @@
 For each store size (the named baseline of 100 tickets, then 10,000) a throwaway PostgreSQL
 database is created, migrated and filled in bulk with a realistic mix (request types, statuses,
 priorities and ages over a year: most old tickets closed, recent ones open, audit entries and
-notes as operators leave them), then a few more tickets arrive through `TicketRepository.create`
+notes as operators leave them), then a few more tickets arrive through `TicketService.create`
 as the assistant makes them. The real desk (uvicorn, as `make run` starts it) answers
 `GET /api/tickets` and the console's queue page `/desk`, unfiltered and filtered, and the live
 refresh `/desk/partials/queue`; each is asked N times, interleaved, over one keep-alive
@@ -35,7 +35,7 @@ from bench.common import OUT, ROOT, percentile, table, write_json
 from madoguchi.infra import db
 from madoguchi.infra.settings import load_settings
 from madoguchi.runtime.launcher import Launcher, desk_service, free_port
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft, TicketService, UserRepository
 from madoguchi.tickets.models import AuditEntry, Note, Ticket, TicketCounter
 from madoguchi.tickets.references import format_reference
 from madoguchi.tickets.service_target import jst_date
@@ -214,8 +214,8 @@ def fill(database_url: str, count: int, now: datetime, seed: int = 5) -> float:
     # Today's handoffs arrive as the assistant makes them (and prove the counters still fit).
     engine = db.make_engine(database_url)
     try:
-        repo = TicketRepository(db.session_factory(engine),
-                                service_target=ServiceTarget(business_days=3))
+        repo = TicketService(db.session_factory(engine),
+                             service_target=ServiceTarget(business_days=3))
         for words in WORDS[:ARRIVING]:
             repo.create(TicketDraft(request_types=["disclosure"], customer_name="木村 拓也",
                                     customer_words=words, conversation_id=f"bench-{words}"))

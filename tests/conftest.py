@@ -103,6 +103,7 @@ def db_sessions(db_engine):
 
 @pytest.fixture
 def ticket_repo(db_sessions):
-    from madoguchi.tickets import ServiceTarget, TicketRepository
+    from madoguchi.tickets import ServiceTarget
+    from madoguchi.tickets import TicketService as TicketRepository
 
     return TicketRepository(db_sessions, service_target=ServiceTarget(business_days=3))

@@ -30,9 +30,11 @@ from madoguchi.tickets import (
     ServiceTarget,
     Ticket,
     TicketDraft,
-    TicketRepository,
     User,
     UserRepository,
+)
+from madoguchi.tickets import (
+    TicketService as TicketRepository,
 )
 
 ROOT = project_root()

@@ -25,7 +25,8 @@ import yaml
 from madoguchi.infra.db import make_engine, session_factory, upgrade
 from madoguchi.infra.settings import project_root
 from madoguchi.runtime.launcher import Launcher, desk_service, free_port
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft, UserRepository
+from madoguchi.tickets import TicketService as TicketRepository
 from tests.test_review_support import (
     JST,
     MY_NUMBER,

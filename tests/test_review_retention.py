@@ -15,7 +15,8 @@ from madoguchi.review import retention
 from madoguchi.review.events import EVENTS
 from madoguchi.review.service import ReviewWork
 from madoguchi.runtime import cli
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft
+from madoguchi.tickets import TicketService as TicketRepository
 from tests.test_review_support import NAME, PHONE, SECRETS, fixed_now, write_scenarios
 
 NOW = fixed_now()

@@ -12,7 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from madoguchi.infra import db
-from madoguchi.tickets import TicketDraft, TicketRepository
+from madoguchi.tickets import TicketDraft
+from madoguchi.tickets import TicketService as TicketRepository
 
 OUR_TABLES = {"tickets", "audit_entries", "ticket_notes", "ticket_counters", "users"}
 

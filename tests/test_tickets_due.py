@@ -6,7 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft
+from madoguchi.tickets import TicketService as TicketRepository
 from madoguchi.tickets.service_target import JST, add_business_days, is_business_day
 
 

@@ -20,7 +20,9 @@ from madoguchi.tickets import (
     ServiceTarget,
     Ticket,
     TicketDraft,
-    TicketRepository,
+)
+from madoguchi.tickets import (
+    TicketService as TicketRepository,
 )
 from madoguchi.tickets.models import TicketCounter
 from madoguchi.tickets.references import format_reference

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from madoguchi.infra.db import make_engine, session_factory
-from madoguchi.tickets.repository import TicketRepository
+from madoguchi.tickets import TicketService as TicketRepository
 from tests.e2e.conftest import Servers, buttons, new_sender, texts
 
 # What a customer answers when the form asks for each slot.

@@ -38,7 +38,8 @@ from madoguchi.infra.db import make_engine, session_factory, upgrade
 from madoguchi.infra.settings import project_root
 from madoguchi.review.events import EVENTS
 from madoguchi.runtime.launcher import Launcher, desk_service, free_port
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository, UserRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft, UserRepository
+from madoguchi.tickets import TicketService as TicketRepository
 from tests.conftest import throwaway_pg_database
 from tests.e2e.conftest import Servers, new_sender
 from tests.fuzz.conftest import FuzzLog, examples

@@ -26,7 +26,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from madoguchi.infra.db import make_engine, session_factory
-from madoguchi.tickets import ServiceTarget, TicketDraft, TicketRepository
+from madoguchi.tickets import ServiceTarget, TicketDraft
+from madoguchi.tickets import TicketService as TicketRepository
 from tests.browser.conftest import DeskServer, add_user
 from tests.e2e.conftest import Servers
 

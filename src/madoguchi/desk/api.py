@@ -21,7 +21,7 @@ from madoguchi.tickets import InvalidField, User
 from . import views
 from .auth import desk_of, require_operator
 from .errors import ERROR_RESPONSES
-from .service import clean_text
+from .service import MAX_TEXT, NOTE_BODY, TEXT, typed_text
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
@@ -149,31 +149,48 @@ def patch_ticket(
     return views.ticket_detail(ticket)
 
 
-def _field(payload: Any, name: str) -> Any:
+def _text_schema(what: str, old_name: str | None = None) -> dict[str, Any]:
+    """The documented request body of a note or message (the route itself takes any JSON, so
+    that a wrong shape gets the desk's own 422 with a Japanese reason)."""
+    properties: dict[str, Any] = {
+        TEXT: {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "description": what},
+    }
+    if old_name is not None:
+        properties[old_name] = {
+            "type": "string", "deprecated": True,
+            "description": f"the old name of `{TEXT}`, accepted for one more release",
+        }
+    schema = {"type": "object", "properties": properties}
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+def _typed(payload: Any, *old_names: str) -> tuple[str, Any]:
     if not isinstance(payload, dict):
-        raise InvalidField(f"send a JSON object with {name!r}")
-    return payload.get(name)
+        raise InvalidField(f"send a JSON object with {TEXT!r}")
+    return typed_text(payload, *old_names)
 
 
-@router.post("/tickets/{reference}/notes", status_code=201)
+@router.post("/tickets/{reference}/notes", status_code=201,
+             openapi_extra=_text_schema("the note (never shown to the customer)", NOTE_BODY))
 def add_note(
     reference: str,
     request: Request,
     payload: Payload,
     user: Operator,
 ):
-    body = clean_text(_field(payload, "body"), "body", "メモ")
-    return desk_of(request).tickets.add_note(reference, user, body).to_dict()
+    field, text = _typed(payload, NOTE_BODY)
+    return desk_of(request).add_note(reference, text, user, field=field).to_dict()
 
 
-@router.post("/tickets/{reference}/messages", status_code=201)
+@router.post("/tickets/{reference}/messages", status_code=201,
+             openapi_extra=_text_schema("the message, shown in the customer's chat"))
 def send_message(
     reference: str,
     request: Request,
     payload: Payload,
     user: Operator,
 ):
-    return desk_of(request).send_message(reference, _field(payload, "text"), user)
+    return desk_of(request).send_message(reference, _typed(payload)[1], user)
 
 
 @router.post("/tickets/{reference}/handback")

@@ -38,7 +38,7 @@ from .auth import (
     set_login_cookie,
 )
 from .rasa import RasaError
-from .service import MAX_TEXT, Desk, clean_text
+from .service import MAX_TEXT, NOTE_BODY, Desk, typed_text
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 64 * 1024
@@ -344,6 +344,11 @@ def _field_changes(form: dict[str, list[str]]) -> dict[str, Any]:
     return changes
 
 
+def _typed(form: dict[str, list[str]], *old_names: str) -> tuple[str, str | None]:
+    """(field, words) of a note or message form (`text`; older pages sent a note as `body`)."""
+    return typed_text({name: first(form, name) for name in form}, *old_names)
+
+
 def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, list[str]]) -> None:
     if action == "claim":
         desk.tickets.claim(reference, user)
@@ -355,9 +360,10 @@ def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, li
             del changes["request_types"]  # the same types in another order are no change
         desk.update(reference, changes, user)
     elif action == "notes":
-        desk.tickets.add_note(reference, user, clean_text(first(form, "body"), "body", "メモ"))
+        field, text = _typed(form, NOTE_BODY)
+        desk.add_note(reference, text, user, field=field)
     elif action == "messages":
-        desk.send_message(reference, first(form, "text"), user)
+        desk.send_message(reference, _typed(form)[1], user)
     elif action == "handback":
         desk.hand_back(reference, user)
 
@@ -381,7 +387,9 @@ def _ticket_action(
         ticket = desk.tickets.get(reference)
         if ticket is None:
             return render("not_found.html", request, user, 404, reference=reference)
-        typed = {key: first(form, key) for key in ("body", "text")}
+        # What was typed goes back into the form it came from.
+        typed = {"notes": _typed(form, NOTE_BODY)[1] if action == "notes" else None,
+                 "messages": _typed(form)[1] if action == "messages" else None}
         return _ticket_page(request, user, ticket, status_code=status_code, error=message,
                             typed=typed)
     target = f"/desk/tickets/{quote(reference.strip().upper())}?done={action}#{ANCHORS[action]}"

@@ -14,16 +14,9 @@ from typing import Any
 
 import yaml
 
-# The `request_type` slot values (DESIGN.md "Contracts"), in notice order.
-REQUEST_TYPE_IDS: tuple[str, ...] = (
-    "purpose_notice",
-    "disclosure",
-    "correction",
-    "suspension",
-    "third_party_stop",
-    "marketing_optout",
-    "complaint",
-)
+# The `request_type` slot values (DESIGN.md "Contracts"), in notice order: the ticket side owns
+# the vocabulary (tickets never import requests), the requests name it as the slot's values.
+from madoguchi.tickets.workflow import REQUEST_TYPES as REQUEST_TYPE_IDS
 
 # Every form slot a request may need; fields.VALIDATORS has one validator per name.
 SLOT_NAMES: tuple[str, ...] = (

@@ -7,7 +7,7 @@
   intents, confidences, actions, slot names, timestamps and the number of events stay, so the
   read model and every figure stay the same;
 - closed tickets last changed before the limit lose their contact data
-  (`TicketRepository.purge_contact`, audited on the ticket).
+  (`TicketService.purge_contact`, the ticket lifecycle's own change, audited on the ticket).
 Each run is written to the review audit. Days come from `--days` or MADOGUCHI_RETENTION_DAYS
 (default 180; 0 or `off` disables the schedule).
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from madoguchi.infra import db
-from madoguchi.tickets import TicketRepository
+from madoguchi.infra.settings import DEFAULT_RETENTION_DAYS, settings
+from madoguchi.tickets import TicketService
 
 from . import events as ev
 from .masking import PERSONAL_SLOTS, ConversationMasker
@@ -35,7 +35,7 @@ from .service import ReviewService
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DAYS = 180
+DEFAULT_DAYS = DEFAULT_RETENTION_DAYS
 ACTOR = "retention"
 BATCH = 200
 DAY_SECONDS = 24 * 3600
@@ -55,13 +55,7 @@ class RetentionResult:
 
 def retention_days() -> int | None:
     """MADOGUCHI_RETENTION_DAYS (default 180); None when set to 0 / off (no schedule)."""
-    raw = os.environ.get("MADOGUCHI_RETENTION_DAYS", str(DEFAULT_DAYS)).strip().lower()
-    if raw in ("0", "off", "none", ""):
-        return None
-    days = int(raw)
-    if days < 1:
-        raise ValueError(f"MADOGUCHI_RETENTION_DAYS must be a positive number of days: {raw!r}")
-    return days
+    return settings().retention_days
 
 
 def anonymise_event(event: dict[str, Any], masker: ConversationMasker,
@@ -147,7 +141,7 @@ def run(engine: Engine, days: int, *, actor: str = ACTOR,
     cutoff = (now or db.utcnow()) - timedelta(days=days)
     sessions = db.session_factory(engine)
     convs, events = anonymise_conversations(engine, cutoff, sessions)
-    tickets = TicketRepository(sessions).purge_contact(cutoff, actor)
+    tickets = TicketService(sessions).purge_contact(cutoff, actor)
     result = RetentionResult(cutoff, convs, events, tickets)
     with db.write_session(sessions) as session:
         session.add(ReviewAudit(at=db.utcnow(), actor=actor, action="retention",

@@ -1,12 +1,16 @@
-"""Tickets: models, repository, reference numbers, status workflow, audit log, desk users.
+"""Tickets: models, the lifecycle service, queries, reference numbers, status workflow, users.
 
-The domain core: no Rasa imports. The action server creates tickets from a `TicketDraft`; the
-desk reads and changes them through `TicketRepository` and authenticates with `UserRepository`.
+The domain core: no Rasa imports, and nothing from the other domain packages (the request type
+vocabulary lives here, in `workflow`). Every change to a ticket goes through `TicketService`
+(`service.py`), which writes the change's audit entry with it: the action server creates
+tickets from a `TicketDraft`, the desk claims, edits, annotates and records the operator's chat
+turns, retention purges contact data. The desk authenticates with `UserRepository`.
 """
 
 from .errors import Conflict, InvalidField, InvalidTransition, NotFound, TicketError
+from .fields import EDITABLE_FIELDS, TicketDraft
 from .models import CONTACT_FIELDS, ROLES, AuditEntry, Note, Ticket, User
-from .repository import EDITABLE_FIELDS, TicketDraft, TicketRepository
+from .service import TicketService
 from .service_target import ServiceTarget
 from .users import UserRepository
 
@@ -24,7 +28,7 @@ __all__ = [
     "Ticket",
     "TicketDraft",
     "TicketError",
-    "TicketRepository",
+    "TicketService",
     "User",
     "UserRepository",
 ]

@@ -22,8 +22,6 @@ anyone picked it up); resolving needs someone to have worked on it, so not from 
 
 from __future__ import annotations
 
-from madoguchi.requests.types import REQUEST_TYPE_IDS
-
 from .errors import InvalidTransition
 
 NEW = "new"
@@ -52,8 +50,18 @@ PRIORITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(PRIORITI
 DEFAULT_PRIORITY = "normal"
 COMPLAINT_PRIORITY = "high"
 
-# The `request_type` slot values of DESIGN.md "Contracts" (defined once, with the requests).
-REQUEST_TYPES: tuple[str, ...] = REQUEST_TYPE_IDS
+# The `request_type` slot values of DESIGN.md "Contracts", in notice order. Defined here, on
+# the ticket side, because a ticket's `request_types` hold them and the requests package
+# (which imports the tickets package) reads them from here: the vocabulary has one home.
+REQUEST_TYPES: tuple[str, ...] = (
+    "purpose_notice",
+    "disclosure",
+    "correction",
+    "suspension",
+    "third_party_stop",
+    "marketing_optout",
+    "complaint",
+)
 
 
 def can_transition(current: str, new: str) -> bool:

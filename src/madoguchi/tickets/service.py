@@ -1,0 +1,376 @@
+"""The ticket's lifecycle: every change to a ticket goes through `TicketService`, and each
+change writes its audit entry (who, when, old → new) in the same transaction.
+
+Creation from the chat, claims, status transitions, field edits, notes, the operator's chat
+turns (messages and hand-backs, which change no field but belong in the log) and retention's
+purge of contact data. The desk, the action server and retention all call this; nothing else
+writes tickets or audit rows.
+
+Each method is one short transaction of its own and returns detached objects (readable after
+the session has closed, audit log and notes included). Concurrency rests on the database: the
+unique constraints (reference, idempotency key), a conditional UPDATE for claims, row locks
+(`SELECT … FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from madoguchi.infra.db import utcnow, write_session
+
+from . import repository, workflow
+from .errors import Conflict, InvalidField, InvalidTransition
+from .fields import EDITABLE_FIELDS, TicketDraft, clean_key, draft_values, validate
+from .models import CONTACT_FIELDS, AuditEntry, Note, Ticket
+from .references import next_reference
+from .service_target import ServiceTarget
+
+# The actor of changes the assistant makes (ticket creation from the chat).
+ASSISTANT = "assistant"
+PURGED = "[purged]"
+
+# Free text of a ticket that passes the text filter before it is stored.
+_FILTERED_FIELDS = frozenset({"customer_words", "details"})
+
+
+class _Named(Protocol):
+    name: str
+
+
+Actor = str | _Named
+
+
+class TicketService:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        *,
+        service_target: ServiceTarget | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        text_filter: Callable[[str], str] | None = None,
+    ) -> None:
+        """`text_filter` runs over free text before it is stored (customer_words, the strings
+        in details, note bodies, the operator's messages in the audit log): the place to mask
+        card numbers and My Numbers that must never reach a table. Contact fields are left
+        alone: a phone number there is wanted."""
+        self._sessions = session_factory
+        self._target = service_target if service_target is not None else ServiceTarget.from_env()
+        self._clock = clock
+        self._text_filter = text_filter
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, reference: str) -> Ticket | None:
+        """The ticket with its audit log and notes, or None."""
+        with self._sessions() as session:
+            return repository.by_reference(session, reference)
+
+    def find_by_conversation(self, conversation_id: str) -> list[Ticket]:
+        """The conversation's tickets, newest first."""
+        with self._sessions() as session:
+            return repository.by_conversation(session, conversation_id)
+
+    def list_queue(
+        self,
+        status: str | Iterable[str] | None = None,
+        type: str | None = None,  # the desk's query parameter
+        assignee: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Ticket]:
+        """The queue, most urgent first (`repository.queue`), without audit log and notes."""
+        with self._sessions() as session:
+            return repository.queue(session, status, type, assignee, limit, offset)
+
+    # --- creating --------------------------------------------------------------------------
+
+    def create(
+        self, draft: TicketDraft, *, idempotency_key: str | None = None, actor: Actor = ASSISTANT
+    ) -> Ticket:
+        """A new ticket; the same `idempotency_key` again returns the first ticket unchanged.
+
+        Two concurrent creates with one key race on the key's unique constraint: the loser
+        rolls back (its reference number with it) and returns the winner's ticket.
+        """
+        values = self._filtered(draft_values(draft))
+        key = clean_key(idempotency_key)
+        who = _who(actor)
+        try:
+            with write_session(self._sessions) as session:
+                if key is not None:
+                    existing = repository.by_key(session, key)
+                    if existing is not None:
+                        return existing
+                now = self._now()
+                ticket = Ticket(
+                    **values,
+                    reference=next_reference(session, now),
+                    status=workflow.NEW,
+                    created_at=now,
+                    updated_at=now,
+                    due_at=self._target.due_at(now),
+                    idempotency_key=key,
+                    audit=[],
+                    notes=[],
+                )
+                _audit(ticket, now, who, "created", {
+                    name: _change(None, getattr(ticket, name))
+                    for name in ("status", "priority", "request_types", "due_at")
+                })
+                session.add(ticket)
+            return ticket
+        except IntegrityError:
+            if key is not None:
+                with self._sessions() as session:
+                    existing = repository.by_key(session, key)
+                if existing is not None:
+                    return existing
+            # Anything else (a reference taken although the counter is authoritative: someone
+            # edited ticket_counters by hand) is a real error, not something to retry.
+            raise
+
+    # --- changing --------------------------------------------------------------------------
+
+    def claim(self, reference: str, user: Actor) -> Ticket:
+        """Assign the ticket to `user` (a `new` ticket becomes `assigned`).
+
+        Raises `Conflict` if someone else holds it; claiming one's own ticket again is a no-op.
+        The UPDATE only matches while the ticket is free or already ours, so of two operators
+        claiming at once exactly one wins, on any backend.
+        """
+        name = _who(user)
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            if ticket.status in workflow.CLOSED_STATUSES:
+                raise InvalidTransition(
+                    ticket.status, workflow.ASSIGNED, f"{ticket.reference} is {ticket.status}"
+                )
+            if ticket.assignee not in (None, name):
+                raise Conflict(
+                    f"{ticket.reference} is held by {ticket.assignee}", holder=ticket.assignee
+                )
+            new_status = workflow.ASSIGNED if ticket.status == workflow.NEW else ticket.status
+            if ticket.assignee == name and new_status == ticket.status:
+                return ticket
+            old = {"assignee": ticket.assignee, "status": ticket.status}
+            now = self._now()
+            result = session.execute(
+                update(Ticket)
+                .where(
+                    Ticket.id == ticket.id,
+                    Ticket.status.in_(sorted(workflow.OPEN_STATUSES)),
+                    or_(Ticket.assignee.is_(None), Ticket.assignee == name),
+                )
+                .values(assignee=name, status=new_status, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                session.expire(ticket)
+                holder = session.get(Ticket, ticket.id).assignee
+                raise Conflict(f"{ticket.reference} is held by {holder}", holder=holder)
+            session.refresh(ticket)
+            changes = {
+                f: _change(old[f], getattr(ticket, f)) for f in old if old[f] != getattr(ticket, f)
+            }
+            _audit(ticket, now, name, "claimed", changes)
+        return ticket
+
+    def transition(self, reference: str, new_status: str, actor: Actor) -> Ticket:
+        """Move the ticket along the workflow (see `workflow.TRANSITIONS`).
+
+        Raises `InvalidTransition`. The current status again is a no-op (safe to retry).
+        Back to `new` releases the assignee; `assigned` without an assignee assigns the actor.
+        """
+        who = _who(actor)
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            changes: dict[str, Any] = {}
+            _apply_status(ticket, new_status, who, changes)
+            self._record(ticket, who, "status_changed", changes)
+        return ticket
+
+    def update_fields(self, reference: str, changes: dict[str, Any], actor: Actor) -> Ticket:
+        """Change whitelisted fields (`EDITABLE_FIELDS`) in one transaction and one audit entry.
+
+        Raises `InvalidField` for other fields or bad values (nothing is changed then) and
+        `InvalidTransition` for a status the workflow does not allow.
+        """
+        who = _who(actor)
+        unknown = sorted(set(changes) - EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidField(f"these fields cannot be changed here: {', '.join(unknown)}")
+        clean = self._filtered(
+            {
+                name: value if name == "status" else validate(name, value)
+                for name, value in changes.items()
+            }
+        )
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            done: dict[str, Any] = {}
+            if "status" in clean:
+                _apply_status(ticket, clean.pop("status"), who, done)
+            for name, value in clean.items():
+                old = getattr(ticket, name)
+                if old != value:
+                    setattr(ticket, name, value)
+                    done[name] = _change(old, value)
+            self._record(ticket, who, "updated", done)
+        return ticket
+
+    def add_note(self, reference: str, author: Actor, body: str) -> Note:
+        """An internal note (the customer never sees it)."""
+        who = _who(author)
+        body = (body or "").strip()
+        if not body:
+            raise InvalidField("a note needs some text")
+        if self._text_filter is not None:
+            body = self._text_filter(body)
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            now = self._now()
+            note = Note(at=now, author=who, body=body)
+            ticket.notes.append(note)
+            session.flush()
+            ticket.updated_at = now
+            _audit(ticket, now, who, "note_added", {"note": _change(None, note.id)})
+        return note
+
+    def record_message(self, reference: str, author: Actor, text: str) -> Ticket:
+        """The operator wrote `text` to the customer in the chat: its audit entry.
+
+        The message itself lives in the conversation (the desk appends it to Rasa's log);
+        the ticket keeps who said what, and when.
+        """
+        if self._text_filter is not None:
+            text = self._text_filter(text)
+        return self._record_turn(
+            reference, author, "message_sent", {"message": _change(None, text)}
+        )
+
+    def record_handback(self, reference: str, author: Actor) -> Ticket:
+        """The operator gave the conversation back to the bot: its audit entry."""
+        return self._record_turn(
+            reference, author, "handed_back", {"conversation": _change("operator", "bot")}
+        )
+
+    def purge_contact(self, older_than: datetime, actor: Actor) -> int:
+        """Retention: forget the contact data of tickets closed before `older_than`.
+
+        Clears `CONTACT_FIELDS` (also their old values in the audit log), sets
+        `contact_purged_at`; request types, status, dates and the rest stay for the figures.
+        Open tickets are never purged. Returns how many tickets were purged.
+        """
+        who = _who(actor)
+        if older_than.tzinfo is None:
+            raise ValueError("older_than must be timezone-aware")
+        with write_session(self._sessions) as session:
+            tickets = repository.closed_before(session, older_than)
+            now = self._now()
+            for ticket in tickets:
+                cleared = [f for f in CONTACT_FIELDS if getattr(ticket, f) is not None]
+                for name in CONTACT_FIELDS:
+                    setattr(ticket, name, None)
+                ticket.contact_purged_at = now
+                for entry in ticket.audit:
+                    if any(f in entry.changes for f in CONTACT_FIELDS):
+                        entry.changes = {
+                            f: _scrubbed(c) if f in CONTACT_FIELDS else c
+                            for f, c in entry.changes.items()
+                        }
+                _audit(ticket, now, who, "contact_purged",
+                       {f: _change(PURGED, None) for f in cleared})
+        return len(tickets)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _record_turn(
+        self, reference: str, author: Actor, action: str, changes: dict[str, Any]
+    ) -> Ticket:
+        who = _who(author)
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            self._record(ticket, who, action, changes)
+        return ticket
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the ticket service's clock must return timezone-aware datetimes")
+        return now.astimezone(timezone.utc)
+
+    def _filtered(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self._text_filter is None:
+            return values
+        for name in _FILTERED_FIELDS & values.keys():
+            values[name] = _map_strings(values[name], self._text_filter)
+        return values
+
+    def _record(self, ticket: Ticket, who: str, action: str, changes: dict[str, Any]) -> None:
+        """The audit entry of a change (none when nothing changed); the ticket's time moves."""
+        if not changes:
+            return
+        now = self._now()
+        ticket.updated_at = now
+        _audit(ticket, now, who, action, changes)
+
+
+def _audit(ticket: Ticket, at: datetime, who: str, action: str, changes: dict[str, Any]) -> None:
+    ticket.audit.append(AuditEntry(at=at, actor=who, action=action, changes=changes))
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    return value
+
+
+def _apply_status(ticket: Ticket, new_status: str, who: str, changes: dict[str, Any]) -> None:
+    old_status = ticket.status
+    if new_status == old_status:
+        if new_status not in workflow.TRANSITIONS:
+            raise InvalidTransition(old_status, new_status, f"unknown status {new_status!r}")
+        return
+    workflow.check_transition(old_status, new_status)
+    ticket.status = new_status
+    changes["status"] = _change(old_status, new_status)
+    new_assignee = ticket.assignee
+    if new_status == workflow.NEW:
+        new_assignee = None
+    elif new_status == workflow.ASSIGNED and ticket.assignee is None:
+        new_assignee = who
+    if new_assignee != ticket.assignee:
+        changes["assignee"] = _change(ticket.assignee, new_assignee)
+        ticket.assignee = new_assignee
+
+
+def _who(actor: Actor) -> str:
+    name = actor if isinstance(actor, str) else getattr(actor, "name", None)
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidField("every change needs an actor name")
+    return name.strip()
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _change(old: Any, new: Any) -> dict[str, Any]:
+    return {"old": _jsonable(old), "new": _jsonable(new)}
+
+
+def _scrubbed(change: Any) -> Any:
+    if not isinstance(change, dict):
+        return PURGED
+    return {k: (PURGED if v is not None else None) for k, v in change.items()}
+
