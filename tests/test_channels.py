@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.rasa_adapters.channels import clean_text
+from madoguchi.rasa_adapters.channels import storable_customer_text as clean_text
 
 
 @pytest.mark.parametrize("command", [

@@ -96,11 +96,6 @@ class Webhook:
                        event, payload.get("reference"), self.attempts)
         return False
 
-    def deliver_in_background(self, event: str, payload: Mapping[str, Any]) -> threading.Thread:
-        thread = threading.Thread(target=self.deliver, args=(event, dict(payload)), daemon=True)
-        thread.start()
-        return thread
-
 
 def encode(event: str, payload: Mapping[str, Any]) -> bytes:
     return json.dumps({"event": event, **payload}, ensure_ascii=False, default=str).encode()

@@ -195,8 +195,10 @@ def _is_command(text: str) -> bool:
         return False
 
 
-def clean_text(text: Any) -> tuple[str, set[str]]:
-    """The text as it may be processed and stored, and the forbidden kinds that were masked."""
+def storable_customer_text(text: Any) -> tuple[str, set[str]]:
+    """The customer's message as it may be processed and stored (control characters dropped,
+    a typed "/word" kept as words, forbidden numbers masked, cut to MAX_MESSAGE_CHARS), and the
+    forbidden kinds that were masked. Never refuses: anything becomes some text."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL;
@@ -223,7 +225,7 @@ def _guarded(on_new_message: Handler) -> Handler:
             logger.warning("message with an unusable sender id ignored (%d characters)",
                            len(str(message.sender_id)))
             return None
-        message.text, kinds = clean_text(message.text)
+        message.text, kinds = storable_customer_text(message.text)
         if not message.text.strip():
             # Nothing to read: say so, and leave the conversation as it was.
             await message.output_channel.send_text_message(
@@ -253,12 +255,12 @@ class GuardedRestInput(RestInput):
     def _extract_message(self, req: Request) -> str | None:
         # Masked here too, so that even Rasa's own error logging never sees the raw number.
         raw = (req.json or {}).get("message") if isinstance(req.json, dict) else None
-        return clean_text(raw)[0]
+        return storable_customer_text(raw)[0]
 
     def get_metadata(self, request: Request) -> dict[str, Any] | None:
         metadata = dict(super().get_metadata(request) or {})
         raw = (request.json or {}).get("message") if isinstance(request.json, dict) else None
-        kinds = clean_text(raw)[1]
+        kinds = storable_customer_text(raw)[1]
         if kinds:
             metadata["madoguchi_masked"] = sorted(kinds)
         return metadata or None

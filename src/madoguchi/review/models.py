@@ -27,7 +27,6 @@ from madoguchi.infra.db import Base, JSONType, UTCDateTime, utcnow
 
 # Facet kinds: what a conversation touched, one row per distinct value.
 INTENT, REQUEST_TYPE, SECTION = "intent", "request_type", "section"
-FACET_KINDS: tuple[str, ...] = (INTENT, REQUEST_TYPE, SECTION)
 
 
 class Conversation(Base):

@@ -8,7 +8,6 @@ get the same number, and a rolled-back ticket gives its number back.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -19,7 +18,6 @@ from .models import TicketCounter
 from .service_target import jst_date
 
 PREFIX = "PRV"
-REFERENCE_PATTERN = re.compile(r"^PRV-(\d{8})-(\d{4,})$")
 
 
 def format_reference(day: date, number: int) -> str:
