@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,7 +11,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     NLU_FALLBACK,
-    Latest,
     buttons,
     consecutive_fallbacks,
     handoff_button,
@@ -20,20 +19,17 @@ from actions.common import (
     retriever,
     window,
 )
+from madoguchi.infra.settings import settings
 from madoguchi.notice.answer import compose_answer
+from madoguchi.notice.choice import NoticeChoice
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.types import load_types as request_types
 
-# The second chance: a question no intent was sure of is answered from the best notice section
-# when retrieval scores it at least this high (measured by `make bench BENCH=notice`; the bench
-# turns it off with MADOGUCHI_RETRIEVAL_THRESHOLD=off to show what it adds).
-_THRESHOLD_SETTING = os.environ.get("MADOGUCHI_RETRIEVAL_THRESHOLD", "0.35")
-RETRIEVAL_THRESHOLD = 2.0 if _THRESHOLD_SETTING == "off" else float(_THRESHOLD_SETTING)
-# With the NLU's best guess on a notice question, retrieval needs to clear only this share of
-# the threshold.
-SUPPORTED_FACTOR = 0.7
-# How much retrieval counts beside the NLU when both name a section (0 turns it off).
-RETRIEVAL_WEIGHT = 0.0 if _THRESHOLD_SETTING == "off" else 1.0
+
+@lru_cache(maxsize=1)
+def notice_choice() -> NoticeChoice:
+    """The section chooser, with this process's retrieval threshold."""
+    return NoticeChoice(notice(), retriever(), settings().retrieval_threshold)
 
 
 def answer_events(
@@ -46,32 +42,6 @@ def answer_events(
     return [SlotSet("notice_section", answer.section_id)]
 
 
-def best_section(message: Latest) -> str:
-    """The section asked about: the NLU's notice intents and retrieval, weighed equally.
-
-    Both are in [0, 1]; together they read held-out questions better than either alone
-    (`make bench BENCH=notice`), since retrieval knows the notice's own words and the NLU
-    knows how customers ask.
-    """
-    nlu = {name: confidence for name, confidence in message.ranking}
-    found = dict(retriever().rank(message.text, k=len(notice())))
-    return max(
-        notice().sections,
-        key=lambda s: nlu.get(s.intent, 0.0) + RETRIEVAL_WEIGHT * found.get(s.id, 0.0),
-    ).id
-
-
-def seems_about_the_notice(message: Latest) -> bool:
-    """Retrieval is sure enough on its own, or the NLU's best guess is a notice question and
-    retrieval agrees that the notice speaks of it."""
-    if retriever().best(message.text, RETRIEVAL_THRESHOLD) is not None:
-        return True
-    guess, _ = message.best_guess
-    return guess.startswith(INTENT_PREFIX) and (
-        retriever().best(message.text, RETRIEVAL_THRESHOLD * SUPPORTED_FACTOR) is not None
-    )
-
-
 class ActionAnswerNotice(Action):
     def name(self) -> str:
         return "action_answer_notice"
@@ -82,12 +52,12 @@ class ActionAnswerNotice(Action):
         message = latest(tracker)
         if notice().by_intent(message.intent or "") is None:
             # A rule sent us something that is not a notice question.
-            section_id = retriever().best(message.text, RETRIEVAL_THRESHOLD)
+            section_id = notice_choice().retrieved_section(message.text)
             if section_id is None:
                 dispatcher.utter_message(response="utter_please_rephrase")
                 return []
             return answer_events(dispatcher, section_id, message.text)
-        return answer_events(dispatcher, best_section(message), message.text)
+        return answer_events(dispatcher, notice_choice().best_section(message), message.text)
 
 
 class ActionOutOfScope(Action):
@@ -123,8 +93,9 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         message = latest(tracker)
-        if not message.text.startswith("/") and seems_about_the_notice(message):
-            return answer_events(dispatcher, best_section(message), message.text)
+        choice = notice_choice()
+        if not message.text.startswith("/") and choice.seems_about_the_notice(message):
+            return answer_events(dispatcher, choice.best_section(message), message.text)
 
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(response="utter_fallback_offer_person")

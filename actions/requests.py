@@ -15,13 +15,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import Latest, buttons, latest, notice, window
 from actions.handoff import handoff_events
-from actions.notice import (
-    answer_events,
-    best_section,
-    seems_about_the_notice,
-)
+from actions.notice import answer_events, notice_choice
 from actions.store import tickets
 from madoguchi.infra.db import DatabaseError
+from madoguchi.infra.settings import settings
 from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
@@ -36,7 +33,7 @@ COMPLAINT = "complaint"
 PROCEDURE_CHARS = 700
 # Intents that interrupt a form (answered by rules, then the form goes on or ends).
 INTERRUPTING = {"human_handoff", "cancel"}
-INTERRUPT_CONFIDENCE = 0.8
+INTERRUPT_CONFIDENCE = settings().interrupt_confidence
 # Slots whose validators accept almost any words: an interruption is looked for first.
 FREE_TEXT = {
     "customer_name", "preferred_time", "correction_item", "correction_value",
@@ -122,10 +119,10 @@ class ActionStartRequest(Action):
         """A question about a request: the notice's answer, then the offer to start it."""
         text = message.text
         limit = match_limit(text, notice().limits)
-        if limit is None and not seems_about_the_notice(message):
+        if limit is None and not notice_choice().seems_about_the_notice(message):
             return None
         # A limit names its own section; compose_answer turns to it.
-        section_id = best_section(message) if limit is None else limit.section
+        section_id = notice_choice().best_section(message) if limit is None else limit.section
         events = answer_events(dispatcher, section_id, text)
         catalogue = load_catalogue()
         offers = [

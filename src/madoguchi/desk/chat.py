@@ -13,7 +13,6 @@ loader picks it up. socket.io-client 4 speaks Engine.IO 4, as python-socketio 5 
 
 from __future__ import annotations
 
-import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from madoguchi.infra.settings import load_settings
+from madoguchi.infra.settings import load_settings, settings
 
 from .pages import templates
 
@@ -45,7 +44,8 @@ router = APIRouter(include_in_schema=False)
 
 def public_rasa_url() -> str:
     """The Rasa server as the customer's browser reaches it (not necessarily as the desk does)."""
-    url = os.environ.get("MADOGUCHI_PUBLIC_RASA_URL") or load_settings().rasa_url
+    current = settings()
+    url = current.public_rasa_url or current.rasa_url
     parts = urlsplit(url.strip())
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError(f"not an http(s) URL for the chat: {url!r}")

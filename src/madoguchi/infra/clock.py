@@ -6,13 +6,10 @@ end-to-end tests use it to show the out-of-hours handoff without waiting for the
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
+
+from madoguchi.infra.settings import settings
 
 
 def now() -> datetime:
-    fixed = os.environ.get("MADOGUCHI_NOW")
-    if fixed:
-        moment = datetime.fromisoformat(fixed)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc)
+    return settings().now or datetime.now(timezone.utc)

@@ -1,48 +1,351 @@
-"""Where things are and how to reach them, from the environment with embedded defaults.
+"""Every MADOGUCHI_* variable in one typed, frozen object, read from the environment once.
 
 Every process (Rasa, the action server, the desk, the CLI, the tests) reads the same variables,
-so one `.env`-free default works on a fresh checkout and the scale profile only sets variables.
+so a fresh checkout runs on the defaults and the scale profile only sets variables; the launcher
+hands them to its child processes through their environment. Each field names its variable,
+its default and a one-line description; the README's configuration table is generated from them
+(`python -m madoguchi.infra.settings --markdown`; a test keeps the two equal).
+
+`settings()` is what code reads at run time: parsed once per environment, so a process pays
+for it once while a test that sets a variable with monkeypatch sees it on the next call.
+`load_settings()` parses afresh, from os.environ or from a mapping given to it.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+PREFIX = "MADOGUCHI_"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/madoguchi"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
+DEFAULT_RETENTION_DAYS = 180
+DEFAULT_SERVICE_TARGET_DAYS = 3
+README_START = "<!-- settings:start -->"
+README_END = "<!-- settings:end -->"
+# In README order.
+SECTIONS = ("paths", "URLs", "tokens", "thresholds", "retention", "tickets", "webhook", "scale",
+            "clock")
 
 
-def project_root() -> Path:
-    """The project folder: MADOGUCHI_HOME, else the nearest folder above cwd with domain.yml."""
-    env = os.environ.get("MADOGUCHI_HOME")
-    if env:
-        return Path(env).resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
+class SettingsError(ValueError):
+    """A variable holds something its setting cannot mean; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """How one setting is read: its variable, how its text is parsed, and its documentation."""
+
+    name: str
+    section: str
+    kind: str  # the type as the README shows it
+    shown_default: str  # the default as the README shows it
+    description: str
+    parse: Callable[[str], Any]
+    # The default, or how to make it from the project folder.
+    default: Any = None
+    default_from_root: Callable[[Path], Any] | None = None
+    # What an empty value means; by default the same as unset.
+    blank: Callable[[], Any] | None = None
+
+
+def _variable(name: str, section: str, kind: str, shown: str, description: str, *,
+              parse: Callable[[str], Any] = str, default: Any = None,
+              default_from_root: Callable[[Path], Any] | None = None,
+              blank: Callable[[], Any] | None = None) -> dict[str, Variable]:
+    """A field's metadata: MADOGUCHI_<name> and how to read and document it."""
+    return {"variable": Variable(PREFIX + name, section, kind, shown, description, parse,
+                                 default, default_from_root, blank)}
+
+
+# --- parsers: each raises ValueError with what was expected ----------------------------------
+
+
+def _path(raw: str) -> Path:
+    return Path(raw)
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise ValueError(f"must be a whole number of at least {minimum}")
+        return value
+    return parse
+
+
+def _number(*, at_least: float | None = None, above: float | None = None,
+            at_most: float | None = None) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if value != value:  # NaN
+            raise ValueError("must be a number")
+        if at_least is not None and value < at_least:
+            raise ValueError(f"must be a number of at least {at_least:g}")
+        if above is not None and value <= above:
+            raise ValueError(f"must be a number above {above:g}")
+        if at_most is not None and value > at_most:
+            raise ValueError(f"must be a number of at most {at_most:g}")
+        return value
+    return parse
+
+
+def _or_off(parse: Callable[[str], Any], *offs: str) -> Callable[[str], Any]:
+    """None for the words that switch the setting off, else what `parse` makes of it."""
+    def parse_or_off(raw: str) -> Any:
+        return None if raw.strip().lower() in offs else parse(raw)
+    return parse_or_off
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.strip() not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return raw.strip()
+    return parse
+
+
+def _letters_and_digits(raw: str) -> str:
+    if not raw.isalnum():
+        raise ValueError("may hold letters and digits only")  # Rasa would replace the rest
+    return raw
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time, e.g. 2026-11-20T22:30:00+09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def find_project_root(cwd: Path) -> Path:
+    """The nearest folder at or above cwd with domain.yml and data/, else cwd itself."""
+    for folder in (cwd, *cwd.parents):
         if (folder / "domain.yml").is_file() and (folder / "data").is_dir():
             return folder
-    return here
+    return cwd
+
+
+# --- the settings ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Settings:
-    root: Path
-    database_url: str
-    rasa_url: str
-    action_url: str
-    rasa_token: str | None
+    """What every process may be told through its environment; see the README's table."""
+
+    # paths
+    root: Path = field(metadata=_variable(
+        "HOME", "paths", "path", "the folder above the working directory with `domain.yml`",
+        "the project folder: data, models, `var/`", parse=lambda raw: Path(raw).resolve()))
+    model_cache: Path = field(metadata=_variable(
+        "MODEL_CACHE", "paths", "path", "`~/.cache/madoguchi/models`",
+        "trained models by input hash", parse=_path,
+        default_from_root=lambda _: Path.home() / ".cache" / "madoguchi" / "models"))
+    review_nlu_file: Path = field(metadata=_variable(
+        "REVIEW_NLU_FILE", "paths", "path", "`var/review/nlu_review.yml`",
+        "where 「学習データに追加」 writes examples (relative to the project folder)",
+        parse=_path, default_from_root=lambda root: Path("var") / "review" / "nlu_review.yml"))
+    # URLs
+    database_url: str = field(metadata=_variable(
+        "DB_URL", "URLs", "SQLAlchemy URL", "`sqlite:///var/madoguchi.infra.db`",
+        "madoguchi's tables (the tracker store is in `endpoints.yml`)",
+        default_from_root=lambda root: f"sqlite:///{root / 'var' / 'madoguchi.infra.db'}"))
+    rasa_url: str = field(metadata=_variable(
+        "RASA_URL", "URLs", "URL", "`http://127.0.0.1:5005`",
+        "the Rasa server as the desk reaches it",
+        default="http://127.0.0.1:5005"))
+    action_url: str = field(metadata=_variable(
+        "ACTION_URL", "URLs", "URL", "`http://127.0.0.1:5055`",
+        "the action server as the desk's health check reaches it",
+        default="http://127.0.0.1:5055"))
+    public_rasa_url: str | None = field(metadata=_variable(
+        "PUBLIC_RASA_URL", "URLs", "URL", "the Rasa URL",
+        "where the customer's browser reaches Rasa's socket.io channel"))
+    host: str = field(metadata=_variable(
+        "HOST", "URLs", "interface", "`127.0.0.1`",
+        "interface the servers listen on (not loopback: set `MADOGUCHI_RASA_TOKEN`)",
+        default="127.0.0.1"))
+    # tokens
+    rasa_token: str | None = field(metadata=_variable(
+        "RASA_TOKEN", "tokens", "text", "–",
+        "Rasa's `--auth-token`; required when the host is not loopback"))
+    # thresholds (the NLU's own, FallbackClassifier's, stay in config.yml: Rasa reads them there)
+    retrieval_threshold: float | None = field(metadata=_variable(
+        "RETRIEVAL_THRESHOLD", "thresholds", "score or `off`", "0.35",
+        "retrieval score at which a question no intent was sure of is answered from the notice",
+        parse=_or_off(_number(at_least=0), "off"), default=0.35))
+    interrupt_confidence: float = field(metadata=_variable(
+        "INTERRUPT_CONFIDENCE", "thresholds", "0–1", "0.8",
+        "NLU confidence at which a notice question or a wish for a person interrupts the form",
+        parse=_number(at_least=0, at_most=1), default=0.8))
+    review_low_confidence: float = field(metadata=_variable(
+        "REVIEW_LOW_CONFIDENCE", "thresholds", "0–1", "0.5",
+        "below this a message counts as low confidence in the review",
+        parse=_number(at_least=0, at_most=1), default=0.5))
+    # retention
+    retention_days: int | None = field(metadata=_variable(
+        "RETENTION_DAYS", "retention", "days or `off`", str(DEFAULT_RETENTION_DAYS),
+        "the daily retention of `make run` (`madoguchi retention --days N` by hand)",
+        parse=_or_off(_whole(1), "0", "off", "none"), default=DEFAULT_RETENTION_DAYS,
+        blank=lambda: None))
+    # tickets
+    service_target_days: int = field(metadata=_variable(
+        "SERVICE_TARGET_DAYS", "tickets", "business days", str(DEFAULT_SERVICE_TARGET_DAYS),
+        "a ticket is due at 21:00 JST this many business days after it was created",
+        parse=_whole(0), default=DEFAULT_SERVICE_TARGET_DAYS))
+    service_target_hours: float | None = field(metadata=_variable(
+        "SERVICE_TARGET_HOURS", "tickets", "hours", "–",
+        "when set, a ticket is due this many clock hours after it was created instead",
+        parse=_number(above=0)))
+    # webhook
+    webhook_url: str | None = field(metadata=_variable(
+        "WEBHOOK_URL", "webhook", "URL", "–",
+        "the outgoing webhook on each new handoff (below); none when unset"))
+    webhook_secret: str = field(metadata=_variable(
+        "WEBHOOK_SECRET", "webhook", "text", "–",
+        "key of the webhook's HMAC signature", default=""))
+    # scale
+    profile: str = field(metadata=_variable(
+        "PROFILE", "scale", "`default` or `scale`", "`default`",
+        "`scale`: the scale-out profile (same as `make run PROFILE=scale`)",
+        parse=_choice("default", "scale"), default="default"))
+    replicas: int = field(metadata=_variable(
+        "REPLICAS", "scale", "count", "2", "scale profile: Rasa servers and action servers started",
+        parse=_whole(1), default=2))
+    lock_prefix: str = field(metadata=_variable(
+        "LOCK_PREFIX", "scale", "letters and digits", "`madoguchi`",
+        "scale profile: prefix of the lock keys in Redis",
+        parse=_letters_and_digits, default="madoguchi"))
+    pg_url: str = field(metadata=_variable(
+        "PG_URL", "scale", "SQLAlchemy URL", f"`{DEFAULT_PG_URL}`",
+        "scale profile: tracker store and madoguchi's tables (created if missing)",
+        default=DEFAULT_PG_URL))
+    redis_url: str = field(metadata=_variable(
+        "REDIS_URL", "scale", "URL", f"`{DEFAULT_REDIS_URL}`",
+        "scale profile: Rasa's lock store and the socket.io rooms", default=DEFAULT_REDIS_URL))
+    socketio_redis_url: str | None = field(metadata=_variable(
+        "SOCKETIO_REDIS_URL", "scale", "URL", "–",
+        "Redis that shares the socket.io rooms between Rasa servers (the scale launcher sets it)"))
+    tracker_patience: float = field(metadata=_variable(
+        "TRACKER_PATIENCE", "scale", "seconds", "30",
+        "scale profile: how long a turn waits for PostgreSQL to come back",
+        parse=_number(at_least=0), default=30.0))
+    # clock
+    now: datetime | None = field(metadata=_variable(
+        "NOW", "clock", "ISO 8601 time", "–",
+        "fixes the clock (demos, tests of the out-of-hours handoff); naive times are UTC",
+        parse=_moment))
 
     @property
     def notice_dir(self) -> Path:
         return self.root / "data" / "notice"
 
 
-def load_settings() -> Settings:
-    root = project_root()
-    default_db = f"sqlite:///{root / 'var' / 'madoguchi.infra.db'}"
-    return Settings(
-        root=root,
-        database_url=os.environ.get("MADOGUCHI_DB_URL", default_db),
-        rasa_url=os.environ.get("MADOGUCHI_RASA_URL", "http://127.0.0.1:5005"),
-        action_url=os.environ.get("MADOGUCHI_ACTION_URL", "http://127.0.0.1:5055"),
-        rasa_token=os.environ.get("MADOGUCHI_RASA_TOKEN") or None,
-    )
+def variables() -> list[tuple[str, Variable]]:
+    """Each field of Settings with how it is read, in declaration order."""
+    return [(f.name, f.metadata["variable"]) for f in fields(Settings)]
+
+
+def _read(variable: Variable, environ: Mapping[str, str], root: Path | None) -> Any:
+    """The variable's value: unset or blank gives the default, text is kept as it is."""
+    raw = environ.get(variable.name)
+    if raw is None or not raw.strip():
+        if raw is not None and variable.blank is not None:
+            return variable.blank()
+        if variable.default_from_root is not None and root is not None:
+            return variable.default_from_root(root)
+        return variable.default
+    try:
+        return variable.parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{variable.name} {exc} (got {raw!r})") from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Settings parsed afresh from `environ` (default: os.environ); SettingsError if one is bad."""
+    env = os.environ if environ is None else environ
+    specs = dict(variables())
+    root = _read(specs.pop("root"), env, None) or find_project_root((cwd or Path.cwd()).resolve())
+    values = {name: _read(variable, env, root) for name, variable in specs.items()}
+    if not values["review_nlu_file"].is_absolute():
+        values["review_nlu_file"] = root / values["review_nlu_file"]
+    return Settings(root=root, **values)
+
+
+def settings() -> Settings:
+    """The settings of this process: parsed once per environment and working directory."""
+    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
+    return _settings_for(snapshot, os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _settings_for(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:
+    return load_settings(dict(snapshot), Path(cwd))
+
+
+def project_root() -> Path:
+    """The project folder: MADOGUCHI_HOME, else the nearest folder above cwd with domain.yml."""
+    return settings().root
+
+
+# --- the README's table ------------------------------------------------------------------------
+
+
+def markdown() -> str:
+    """The README's configuration table, concern by concern, from the fields above."""
+    specs = [variable for _, variable in variables()]
+    unknown = {v.section for v in specs} - set(SECTIONS)
+    if unknown:
+        raise AssertionError(f"sections missing from SECTIONS: {sorted(unknown)}")
+    lines = ["| concern | variable | type | default | what |", "|---|---|---|---|---|"]
+    for section in SECTIONS:
+        lines += [f"| {section} | `{v.name}` | {v.kind} | {v.shown_default} | {v.description} |"
+                  for v in specs if v.section == section]
+    return "\n".join(lines) + "\n"
+
+
+def with_table(readme: str) -> str:
+    """`readme` with the text between the settings markers replaced by the generated table."""
+    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
+    return readme[:start] + "\n" + markdown() + readme[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--markdown", action="store_true", help="print the README's table")
+    action.add_argument("--update-readme", type=Path, metavar="README",
+                        help="rewrite the table between the settings markers in README")
+    action.add_argument("--check", action="store_true",
+                        help="parse this environment's variables; say which one is wrong")
+    args = parser.parse_args(argv)
+    if args.update_readme:
+        text = args.update_readme.read_text(encoding="utf-8")
+        args.update_readme.write_text(with_table(text), encoding="utf-8")
+    elif args.markdown:
+        print(markdown(), end="")
+    else:
+        try:
+            load_settings()
+        except SettingsError as exc:
+            print(f"error: {exc}")
+            return 2
+        print("settings ok")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

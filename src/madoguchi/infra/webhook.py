@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 import urllib.error
@@ -35,6 +34,7 @@ from sqlalchemy import Column, Integer, String, Text, func, select
 from sqlalchemy.orm import sessionmaker
 
 from madoguchi.infra.db import Base, UTCDateTime, utcnow, write_session
+from madoguchi.infra.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,10 @@ class Webhook:
     @classmethod
     def from_env(cls) -> Webhook | None:
         """MADOGUCHI_WEBHOOK_URL (+ MADOGUCHI_WEBHOOK_SECRET); None when not configured."""
-        url = os.environ.get("MADOGUCHI_WEBHOOK_URL")
-        if not url:
+        current = settings()
+        if not current.webhook_url:
             return None
-        return cls(url=url, secret=os.environ.get("MADOGUCHI_WEBHOOK_SECRET", ""))
+        return cls(url=current.webhook_url, secret=current.webhook_secret)
 
     def _post(self, event: str, body: bytes, delivery: int | None = None) -> bool:
         headers = {"Content-Type": "application/json", EVENT_HEADER: event,

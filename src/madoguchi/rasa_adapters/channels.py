@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import unicodedata
 import uuid
@@ -23,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
+import socketio
 import yaml
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -31,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.settings import project_root, settings
 from madoguchi.rasa_adapters.resilience import resilient
 from madoguchi.text.pii import mask_forbidden
 
@@ -311,11 +311,10 @@ class GuardedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         blueprint = super().blueprint(_guarded(on_new_message))
         sio = self.sio
-        redis_url = os.environ.get("MADOGUCHI_SOCKETIO_REDIS_URL")
+        redis_url = settings().socketio_redis_url
         if redis_url:
             # Several replicas (scale profile): rooms are shared through Redis, so a message
             # emitted by any replica reaches the customer's socket on whichever one holds it.
-            import socketio
 
             manager = socketio.AsyncRedisManager(redis_url)
             manager.set_server(sio)

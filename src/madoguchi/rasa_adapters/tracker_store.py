@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from madoguchi.infra.settings import settings
 from madoguchi.rasa_adapters.resilience import TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class DurableSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, patience: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.patience = float(patience if patience is not None
-                              else os.environ.get("MADOGUCHI_TRACKER_PATIENCE", "30"))
+                              else settings().tracker_patience)
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import signal
 import sys
 import time
 
+from madoguchi.infra.db import upgrade
 from madoguchi.infra.settings import load_settings
+from madoguchi.review.retention import start_schedule
 from madoguchi.runtime.launcher import Launcher, action_service, desk_service, rasa_service
+from madoguchi.runtime.scale import run as run_scale
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
+    parser.add_argument("--host", default=load_settings().host)
     parser.add_argument("--model", default="models/current.tar.gz")
     parser.add_argument("--profile", choices=["default", "scale"],
-                        default=os.environ.get("MADOGUCHI_PROFILE") or "default",
+                        default=load_settings().profile,
                         help="scale: PostgreSQL, Redis, replicas behind haproxy (README)")
     args = parser.parse_args(argv)
 
@@ -30,18 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     root = settings.root
     (root / "var").mkdir(exist_ok=True)
     if args.profile == "scale":
-        from madoguchi.runtime.scale import run as run_scale
-
         return run_scale(args.host, root / args.model)
 
-    from madoguchi.infra.db import upgrade
 
     upgrade(settings.database_url)
 
     # Retention once a day, the first run a few minutes after start (MADOGUCHI_RETENTION_DAYS,
     # default 180; `off` turns it off): old conversations anonymised, closed tickets' contact
     # data removed, the figures kept.
-    from madoguchi.review.retention import start_schedule
 
     start_schedule(settings.database_url)
 

@@ -21,15 +21,25 @@ Nothing here knows Rasa's internals: it writes an endpoints file and an HAProxy 
 
 from __future__ import annotations
 
-import os
+import csv
+import io
 import shutil
+import signal
+import sys
+import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
 import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from madoguchi.infra.db import upgrade
+from madoguchi.infra.settings import DEFAULT_PG_URL, DEFAULT_REDIS_URL, SettingsError, load_settings
+from madoguchi.review.retention import start_schedule
 from madoguchi.runtime.launcher import (
     Launcher,
     Service,
@@ -39,8 +49,6 @@ from madoguchi.runtime.launcher import (
     rasa_service,
 )
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/madoguchi"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 HAPROXY_TEMPLATE = Path("deploy") / "haproxy.cfg.template"
 
 
@@ -56,25 +64,16 @@ class ScaleSettings:
 
     @classmethod
     def from_env(cls) -> ScaleSettings:
-        replicas = int(os.environ.get("MADOGUCHI_REPLICAS", "2"))
-        if replicas < 1:
-            raise SystemExit("MADOGUCHI_REPLICAS must be at least 1")
-        prefix = os.environ.get("MADOGUCHI_LOCK_PREFIX", "madoguchi")
-        if not prefix.isalnum():
-            raise SystemExit("MADOGUCHI_LOCK_PREFIX may hold letters and digits only")
-        return cls(
-            database_url=os.environ.get("MADOGUCHI_PG_URL", DEFAULT_PG_URL),
-            redis_url=os.environ.get("MADOGUCHI_REDIS_URL", DEFAULT_REDIS_URL),
-            replicas=replicas,
-            lock_prefix=prefix,
-        )
+        try:
+            current = load_settings()
+        except SettingsError as exc:
+            raise SystemExit(str(exc)) from None
+        return cls(database_url=current.pg_url, redis_url=current.redis_url,
+                   replicas=current.replicas, lock_prefix=current.lock_prefix)
 
 
 def ensure_database(url: str) -> bool:
     """Create the PostgreSQL database named in `url` if it is missing; True if it was created."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     target = make_url(url)
     if target.get_backend_name() != "postgresql":
         raise SystemExit(f"the scale profile needs PostgreSQL, not {target.get_backend_name()}")
@@ -177,10 +176,6 @@ class Cluster:
 
     def backend_status(self) -> dict[tuple[str, str], str]:
         """HAProxy's view, e.g. {("action_servers", "actions1"): "UP"} (from its stats CSV)."""
-        import csv
-        import io
-        import urllib.request
-
         with urllib.request.urlopen(f"{self.stats_url}/stats;csv", timeout=5) as response:
             text = response.read().decode().lstrip("# ")
         return {(row["pxname"], row["svname"]): row["status"].split()[0]
@@ -189,8 +184,6 @@ class Cluster:
 
     def wait_balanced(self, timeout: float = 60.0) -> None:
         """Block until HAProxy sees every running replica as up (health checks run each 1 s)."""
-        import time
-
         running = {f"rasa{i}" for i, s in enumerate(self.rasa, 1) if _alive(s)} | \
             {f"actions{i}" for i, s in enumerate(self.actions, 1) if _alive(s)}
         deadline = time.monotonic() + timeout
@@ -206,8 +199,6 @@ class Cluster:
 
     def wait_down(self, service: Service, timeout: float = 30.0) -> None:
         """Block until HAProxy has taken a stopped server out of rotation."""
-        import time
-
         group = self.rasa if service in self.rasa else self.actions
         name = ("rasa" if group is self.rasa else "actions") + str(group.index(service) + 1)
         deadline = time.monotonic() + timeout
@@ -243,8 +234,6 @@ def _port(service: Service) -> str:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -266,8 +255,6 @@ def start_cluster(
 
     Ports default to free ones (tests, benches); `make run PROFILE=scale` passes the usual ones.
     """
-    from madoguchi.infra.db import upgrade
-
     ensure_database(settings.database_url)
     upgrade(settings.database_url)
     work.mkdir(parents=True, exist_ok=True)
@@ -331,15 +318,9 @@ def start_cluster(
 
 def run(host: str, model: Path) -> int:
     """`make run PROFILE=scale`: the whole topology on the usual ports until Ctrl-C."""
-    import signal
-    import sys
-    import time
-
-    from madoguchi.infra.settings import load_settings
-
     settings = ScaleSettings.from_env()
     root = load_settings().root
-    token = os.environ.get("MADOGUCHI_RASA_TOKEN") or None
+    token = load_settings().rasa_token
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -354,7 +335,6 @@ def run(host: str, model: Path) -> int:
                             rasa_port=5005, action_port=5055, desk_port=8000, auth_token=token)
     try:
         # The same daily retention as the default profile, on the shared database.
-        from madoguchi.review.retention import start_schedule
 
         start_schedule(settings.database_url)
         print(cluster.describe(host))

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.settings import project_root, settings
 
 TRAINING_DATA = ("data/nlu", "data/core")
 # Files besides the config whose change must give a new model.
@@ -47,8 +47,7 @@ def inputs_hash(root: Path, config: Path) -> str:
 
 
 def cache_dir() -> Path:
-    default = Path.home() / ".cache" / "madoguchi" / "models"
-    return Path(os.environ.get("MADOGUCHI_MODEL_CACHE", default))
+    return settings().model_cache
 
 
 def rasa_train(root: Path, config: Path, out_dir: Path, name: str,

@@ -8,20 +8,19 @@ do not count), due at the desk's closing time (21:00 JST, notice §7) of the las
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import jpholiday
 
+from madoguchi.infra.settings import DEFAULT_SERVICE_TARGET_DAYS, load_settings, settings
+
 # Japan has no daylight saving time: a fixed offset is exact and needs no tz database.
 JST = timezone(timedelta(hours=9), "JST")
 DESK_CLOSES = time(21, 0)
 
-ENV_DAYS = "MADOGUCHI_SERVICE_TARGET_DAYS"
-ENV_HOURS = "MADOGUCHI_SERVICE_TARGET_HOURS"
-DEFAULT_BUSINESS_DAYS = 3
+DEFAULT_BUSINESS_DAYS = DEFAULT_SERVICE_TARGET_DAYS
 
 
 def is_business_day(day: date) -> bool:
@@ -54,18 +53,8 @@ class ServiceTarget:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceTarget:
-        env = os.environ if environ is None else environ
-        days_text = env.get(ENV_DAYS, "").strip()
-        hours_text = env.get(ENV_HOURS, "").strip()
-        try:
-            days = int(days_text) if days_text else DEFAULT_BUSINESS_DAYS
-            hours = float(hours_text) if hours_text else None
-        except ValueError as exc:
-            raise ValueError(
-                f"{ENV_DAYS} must be a whole number of business days and {ENV_HOURS} a number "
-                f"of hours (got {days_text!r}, {hours_text!r})"
-            ) from exc
-        return cls(business_days=days, hours=hours)
+        current = settings() if environ is None else load_settings(environ)
+        return cls(business_days=current.service_target_days, hours=current.service_target_hours)
 
     def due_at(self, created_at: datetime) -> datetime:
         """When a ticket created at `created_at` (aware) is due, as an aware UTC datetime."""
