@@ -8,13 +8,14 @@ SQLAlchemy Core and turns a row into the facts the review side needs.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, inspect
 from sqlalchemy.engine import Connection, Engine
+
+from madoguchi.infra.settings import settings
 
 EVENTS = Table(
     "events",
@@ -42,7 +43,7 @@ def low_confidence_threshold() -> float:
 
     MADOGUCHI_REVIEW_LOW_CONFIDENCE, default 0.5.
     """
-    return float(os.environ.get("MADOGUCHI_REVIEW_LOW_CONFIDENCE", "0.5"))
+    return settings().review_low_confidence
 
 
 def events_table_exists(bind: Engine | Connection) -> bool:

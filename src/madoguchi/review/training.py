@@ -10,7 +10,6 @@ training data.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.settings import project_root, settings
 from madoguchi.tickets import Conflict, InvalidField
 
 from .events import load
@@ -31,9 +30,7 @@ HEADER = (
 
 
 def review_file() -> Path:
-    configured = os.environ.get("MADOGUCHI_REVIEW_NLU_FILE")
-    path = Path(configured) if configured else project_root() / "var" / "review" / "nlu_review.yml"
-    return path if path.is_absolute() else project_root() / path
+    return settings().review_nlu_file
 
 
 def domain_intents(root: Path | None = None) -> list[str]:
