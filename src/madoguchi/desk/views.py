@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from madoguchi.requests.types import load_catalogue, load_types
 from madoguchi.tickets import Ticket, workflow
 from madoguchi.tickets.service_target import JST
 
@@ -85,8 +86,6 @@ SOON_HOURS = 24.0
 def type_labels() -> dict[str, str]:
     """Request type id → Japanese label, in notice order (raw ids if types.yml is unreadable)."""
     try:
-        from madoguchi.requests.types import load_types
-
         return {tid: rtype.label for tid, rtype in load_types().items()}
     except Exception:  # the desk must still open; ids are readable enough
         return {tid: tid for tid in workflow.REQUEST_TYPES}
@@ -95,8 +94,6 @@ def type_labels() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def channel_labels() -> dict[str, str]:
     try:
-        from madoguchi.requests.types import load_catalogue
-
         return dict(load_catalogue().channel_labels)
     except Exception:
         return {}

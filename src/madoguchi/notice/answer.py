@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from madoguchi.notice.loader import load_notice
 from madoguchi.notice.model import Limit, Notice, Section
 from madoguchi.notice.retrieval import content_lemmas
 from madoguchi.text.tokenize import lemmas
@@ -76,8 +77,6 @@ def match_limit(question: str, limits: Sequence[Limit] | None = None) -> Limit |
 
 @lru_cache(maxsize=1)
 def _default_limits() -> tuple[Limit, ...]:
-    from madoguchi.notice.loader import load_notice
-
     return load_notice().limits
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from madoguchi.infra.settings import load_settings
 from madoguchi.notice.model import EXPECTED_IDS, Limit, Notice, NoticeError, Section
 
 SECTIONS_FILE = "sections.yml"
@@ -288,8 +289,6 @@ def _limits(
 def load_notice(directory: Path | None = None) -> Notice:
     """Load and validate data/notice (default: the settings' notice_dir)."""
     if directory is None:
-        from madoguchi.infra.settings import load_settings
-
         directory = load_settings().notice_dir
     directory = Path(directory)
     path = directory / SECTIONS_FILE

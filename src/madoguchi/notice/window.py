@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import jpholiday
 import yaml
 
+from madoguchi.infra.settings import load_settings
+from madoguchi.notice.loader import load_notice
 from madoguchi.notice.model import Notice, NoticeError
 
 
@@ -95,8 +97,5 @@ def load_window(path: Path, notice: Notice) -> Window:
 
 @lru_cache(maxsize=4)
 def default_window(directory: Path | None = None) -> Window:
-    from madoguchi.infra.settings import load_settings
-    from madoguchi.notice.loader import load_notice
-
     folder = directory or load_settings().notice_dir
     return load_window(folder / "window.yml", load_notice(folder))

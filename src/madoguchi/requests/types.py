@@ -14,9 +14,11 @@ from typing import Any
 
 import yaml
 
-# The `request_type` slot values (DESIGN.md "Contracts"), in notice order: the ticket side owns
-# the vocabulary (tickets never import requests), the requests name it as the slot's values.
+from madoguchi.infra.settings import project_root
 from madoguchi.tickets.workflow import REQUEST_TYPES as REQUEST_TYPE_IDS
+
+# REQUEST_TYPE_IDS: the `request_type` slot values (DESIGN.md "Contracts"), in notice order. The
+# ticket side owns the vocabulary (tickets never import requests); the requests name it here.
 
 # Every form slot a request may need; fields.VALIDATORS has one validator per name.
 SLOT_NAMES: tuple[str, ...] = (
@@ -51,8 +53,6 @@ class RequestDataError(ValueError):
 
 def data_dir() -> Path:
     """data/requests of the project (MADOGUCHI_HOME / cwd), else of this source checkout."""
-    from madoguchi.infra.settings import project_root
-
     candidates = [
         project_root() / "data" / "requests",
         Path(__file__).resolve().parents[3] / "data" / "requests",

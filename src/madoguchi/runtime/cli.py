@@ -13,7 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from madoguchi.infra import db
+from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.settings import load_settings
+from madoguchi.review import retention
+from madoguchi.tickets import Conflict, InvalidField, NotFound, UserRepository
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,8 +53,6 @@ def add_db_commands(commands: Any) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from madoguchi.infra import db
-
     url = _database_url(args)
     engine = db.make_engine(url)
     try:
@@ -62,8 +64,6 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_status(args: argparse.Namespace) -> int:
-    from madoguchi.infra import db
-
     engine = db.make_engine(_database_url(args))
     try:
         if not db.database_ok(engine):
@@ -80,8 +80,6 @@ def _db_status(args: argparse.Namespace) -> int:
 
 
 def _db_revision(args: argparse.Namespace) -> int:
-    from madoguchi.infra import db
-
     print(db.new_revision(_database_url(args), args.message, autogenerate=not args.empty))
     return 0
 
@@ -104,17 +102,12 @@ def add_user_commands(commands: Any) -> None:
 
 def _users(args: argparse.Namespace) -> Any:
     """The user repository on an up-to-date schema (upgrading is idempotent and quick)."""
-    from madoguchi.infra import db
-    from madoguchi.tickets import UserRepository
-
     engine = db.make_engine(_database_url(args))
     db.upgrade(engine)
     return UserRepository(db.session_factory(engine))
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from madoguchi.tickets import Conflict, InvalidField
-
     try:
         user, token = _users(args).create_user(args.name, args.role)
     except (Conflict, InvalidField) as exc:
@@ -133,8 +126,6 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _user_disable(args: argparse.Namespace) -> int:
-    from madoguchi.tickets import NotFound
-
     try:
         _users(args).set_active(args.name, False)
     except NotFound as exc:
@@ -160,9 +151,6 @@ def add_retention_command(commands: Any) -> None:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from madoguchi.infra import db
-    from madoguchi.review import retention
-
     days = args.days if args.days is not None else retention.retention_days()
     if days is None or days < 1:
         _say("error: give --days N with N >= 1 (MADOGUCHI_RETENTION_DAYS is off)")
@@ -201,7 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from madoguchi.infra.db import DatabaseError
 
     try:
         return args.handler(args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +18,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import create_engine, select, text
+
+from madoguchi.infra.db import make_engine
 from madoguchi.rasa_adapters.resilience import retry_text
 from madoguchi.runtime.scale import Cluster
+from madoguchi.tickets.models import Ticket
 
 REFERENCE = re.compile(r"PRV-\d{8}-\d{4}")
 # What a customer types, per question of the request form (bench/requests.py uses the same).
@@ -138,11 +143,6 @@ class Customer:
 
 def confirmed_lost(database_url: str, customers: Iterable[Customer]) -> tuple[int, int]:
     """(confirmed, lost): references customers saw, and how many of them have no ticket."""
-    from sqlalchemy import select
-
-    from madoguchi.infra.db import make_engine
-    from madoguchi.tickets.models import Ticket
-
     seen = {ref for customer in customers for ref in customer.references}
     engine = make_engine(database_url)
     try:
@@ -211,10 +211,6 @@ def drill_action_servers(cluster: Cluster, customers: int = 3) -> DrillResult:
 
 def restart_postgresql(database_url: str) -> None:
     """Restart the machine's PostgreSQL cluster and wait until it answers again."""
-    import subprocess
-
-    from sqlalchemy import create_engine, text
-
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
                    check=True, timeout=120, capture_output=True)
 

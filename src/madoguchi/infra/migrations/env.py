@@ -13,6 +13,7 @@ from typing import Any
 from alembic import context
 
 from madoguchi.infra import db
+from madoguchi.infra.settings import load_settings
 
 config = context.config
 target_metadata = db.load_models()
@@ -33,8 +34,6 @@ def _configure(**kwargs: Any) -> None:
 def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from madoguchi.infra.settings import load_settings
-
         url = load_settings().database_url
     return str(url)
 
