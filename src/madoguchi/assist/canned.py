@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from madoguchi.infra.settings import project_root
 from madoguchi.notice.model import EXPECTED_IDS
+from madoguchi.requests.types import load_catalogue
 from madoguchi.text.tokenize import katakana, reading
 
 REPLIES_FILE = "canned_replies.yml"
@@ -132,8 +134,6 @@ def parse_replies(raw: Any, source: str = REPLIES_FILE) -> tuple[CannedReply, ..
 
 
 def data_dir() -> Path:
-    from madoguchi.infra.settings import project_root
-
     bundled = Path(__file__).resolve().parents[3] / "data" / "desk"
     for folder in (project_root() / "data" / "desk", bundled):
         if (folder / REPLIES_FILE).is_file():
@@ -190,8 +190,6 @@ def placeholder_values(ticket: Mapping[str, Any]) -> dict[str, str]:
     request_type and channels use the words of data/requests/types.yml; operator_name falls
     back to the assignee's user name.
     """
-    from madoguchi.requests.types import load_catalogue
-
     catalogue = load_catalogue()
     type_labels = {t.id: t.label for t in catalogue.types.values()}
     values: dict[str, str | None] = {

@@ -21,6 +21,12 @@ from typing import Any
 
 import yaml
 
+from madoguchi.assist.canned import data_dir
+from madoguchi.requests.classify import classify, extract_channels, extract_recipients, says_all
+from madoguchi.requests.types import load_catalogue
+from madoguchi.review.masking import ConversationMasker
+from madoguchi.text.pii import contains_forbidden, find_pii, mask_forbidden
+
 CUES_FILE = "summary_cues.yml"
 NAME_LABEL = "［氏名］"
 ADDRESS_LABEL = "［住所］"
@@ -208,8 +214,6 @@ def parse_cues(raw: Any, source: str = CUES_FILE) -> CueLexicon:
 
 
 def load_cues(path: Path | None = None) -> CueLexicon:
-    from madoguchi.assist.canned import data_dir
-
     path = path or data_dir() / CUES_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -264,8 +268,6 @@ class _Masker:
     """Masks quoted customer words like the review does, plus addresses the finder cannot see."""
 
     def __init__(self, ticket: Mapping[str, Any], names: Sequence[str]) -> None:
-        from madoguchi.review.masking import ConversationMasker
-
         self.inner = ConversationMasker()
         for key, slot in _TICKET_CONTACT.items():
             self.inner.learn(slot, ticket.get(key))
@@ -279,8 +281,6 @@ class _Masker:
 
 
 def _scrub(text: str) -> str:
-    from madoguchi.text.pii import mask_forbidden
-
     return mask_forbidden(text)[0]
 
 
@@ -295,8 +295,6 @@ def _names_said(turns: Sequence[str]) -> list[str]:
 
 
 def _contact_kinds(turns: Sequence[str], ticket: Mapping[str, Any], named: bool) -> list[str]:
-    from madoguchi.text.pii import find_pii
-
     kinds = {"NAME"} if named else set()
     for turn in turns:
         kinds.update(span.label for span in find_pii(turn) if span.label in _CONTACT_WORDS)
@@ -312,8 +310,6 @@ def _contact_kinds(turns: Sequence[str], ticket: Mapping[str, Any], named: bool)
 
 def _request_types(turns: Sequence[str], ticket: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(decided types, undecided candidates): the ticket's, else what the words say."""
-    from madoguchi.requests.classify import classify
-
     given = [str(t) for t in ticket.get("request_types") or []]
     if given:
         return given, []
@@ -369,10 +365,6 @@ def summarize(
     `ticket` is a ticket's to_dict() or any mapping with some of its keys (request_types,
     customer_name, is_agent, details, customer_phone …); without it, the words alone decide.
     """
-    from madoguchi.requests.classify import extract_channels, extract_recipients, says_all
-    from madoguchi.requests.types import load_catalogue
-    from madoguchi.text.pii import contains_forbidden
-
     ticket = ticket or {}
     lexicon = lexicon or default_cues()
     turns = [t for t in turns if isinstance(t, str) and t.strip()]
