@@ -230,6 +230,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Any:
     """An Alembic Config without an ini file; env.py reads `connection` or `url` from it."""
+    # Alembic is imported inside the functions that migrate (here and below): it takes about
+    # 0.4 s to load, and most importers of this module (actions, the tracker store) never migrate.
     from alembic.config import Config
 
     config = Config()
