@@ -36,7 +36,7 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'madoguchi.infra.db'}"
+    return f"sqlite:///{tmp_path / 'madoguchi.db'}"
 
 
 @contextmanager

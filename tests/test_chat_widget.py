@@ -417,7 +417,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("chat-desk")
     port = free_port()
     launcher = Launcher(ROOT, work / "logs", env={
-        "MADOGUCHI_DB_URL": f"sqlite:///{work / 'madoguchi.infra.db'}",
+        "MADOGUCHI_DB_URL": f"sqlite:///{work / 'madoguchi.db'}",
         "MADOGUCHI_RASA_URL": f"http://127.0.0.1:{free_port()}",  # the desk's own view: unused
         "MADOGUCHI_PUBLIC_RASA_URL": PUBLIC_RASA,  # the browser's view
         "MADOGUCHI_ACTION_URL": f"http://127.0.0.1:{free_port()}",

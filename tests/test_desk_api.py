@@ -198,7 +198,7 @@ def draft(**overrides: Any) -> TicketDraft:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     work = tmp_path_factory.mktemp("desk")
-    database_url = f"sqlite:///{work / 'madoguchi.infra.db'}"
+    database_url = f"sqlite:///{work / 'madoguchi.db'}"
     rasa = FakeRasa()
     rasa.start()
     port = free_port()

@@ -33,7 +33,7 @@ def test_defaults_on_a_fresh_checkout() -> None:
     s = load_settings({}, cwd=ROOT / "data")
 
     assert s.root == ROOT  # found above the working directory
-    assert s.database_url == f"sqlite:///{ROOT / 'var' / 'madoguchi.infra.db'}"
+    assert s.database_url == f"sqlite:///{ROOT / 'var' / 'madoguchi.db'}"
     assert (s.rasa_url, s.action_url, s.host) == (
         "http://127.0.0.1:5005", "http://127.0.0.1:5055", "127.0.0.1")
     assert s.public_rasa_url is None and s.rasa_token is None
@@ -92,7 +92,7 @@ def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
         ({"MADOGUCHI_RETENTION_DAYS": "0"}, "retention_days", None),
         ({"MADOGUCHI_RETENTION_DAYS": ""}, "retention_days", None),  # set but empty: off
         ({"MADOGUCHI_DB_URL": ""}, "database_url",
-         f"sqlite:///{ROOT / 'var' / 'madoguchi.infra.db'}"),
+         f"sqlite:///{ROOT / 'var' / 'madoguchi.db'}"),
         ({"MADOGUCHI_RASA_TOKEN": ""}, "rasa_token", None),
         ({"MADOGUCHI_PROFILE": ""}, "profile", "default"),
         ({"MADOGUCHI_NOW": "2026-11-20T13:30:00"}, "now",

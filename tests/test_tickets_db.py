@@ -92,7 +92,7 @@ def test_migrated_schema_matches_the_models_and_ignores_foreign_tables(db_url):
 
 
 def test_upgrade_accepts_a_url_and_creates_the_sqlite_folder(tmp_path):
-    url = f"sqlite:///{tmp_path / 'new' / 'var' / 'madoguchi.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'new' / 'var' / 'madoguchi.db'}"
     db.upgrade(url)
     db_engine = db.make_engine(url)
     try:
@@ -156,7 +156,7 @@ def test_locked_sqlite_database_raises_a_clear_error_within_the_timeout(sqlite_u
     db.upgrade(sqlite_url)
     db_engine = db.make_engine(sqlite_url, sqlite_busy_timeout=1.0)
     ticket_repo = TicketRepository(db.session_factory(db_engine))
-    holder = sqlite3.connect(tmp_path / "madoguchi.infra.db", isolation_level=None)
+    holder = sqlite3.connect(tmp_path / "madoguchi.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
         started = time.monotonic()
@@ -176,7 +176,7 @@ def test_locked_sqlite_database_raises_a_clear_error_within_the_timeout(sqlite_u
 
 def test_locked_sqlite_database_fails_the_migration_clearly_too(sqlite_url, tmp_path):
     db.upgrade(sqlite_url)
-    holder = sqlite3.connect(tmp_path / "madoguchi.infra.db", isolation_level=None)
+    holder = sqlite3.connect(tmp_path / "madoguchi.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     db_engine = db.make_engine(sqlite_url, sqlite_busy_timeout=0.5)
     try:

@@ -81,7 +81,7 @@ def test_cli_user_add_prints_the_token_once_and_user_list_shows_users(sqlite_url
 
 
 def test_cli_db_upgrade_reads_the_database_url_from_the_environment(tmp_path, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'var' / 'madoguchi.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'var' / 'madoguchi.db'}"
     monkeypatch.setenv("MADOGUCHI_DB_URL", url)
     assert cli.main(["db", "upgrade"]) == 0
     assert db.head_revision() in capsys.readouterr().out

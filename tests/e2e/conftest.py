@@ -111,7 +111,7 @@ def servers(
         return
     model = ensure_model(ROOT, ROOT / "config.yml", link_as=None)
     work = tmp_path_factory.mktemp("servers")
-    db_file = work / "madoguchi.infra.db"
+    db_file = work / "madoguchi.db"
     database_url = f"sqlite:///{db_file}"
     rasa_port, action_port = free_port(), free_port()
     endpoints = work / "endpoints.yml"

@@ -160,9 +160,9 @@ class Settings:
         parse=_path, default_from_root=lambda root: Path("var") / "review" / "nlu_review.yml"))
     # URLs
     database_url: str = field(metadata=_variable(
-        "DB_URL", "URLs", "SQLAlchemy URL", "`sqlite:///var/madoguchi.infra.db`",
+        "DB_URL", "URLs", "SQLAlchemy URL", "`sqlite:///var/madoguchi.db`",
         "madoguchi's tables (the tracker store is in `endpoints.yml`)",
-        default_from_root=lambda root: f"sqlite:///{root / 'var' / 'madoguchi.infra.db'}"))
+        default_from_root=lambda root: f"sqlite:///{root / 'var' / 'madoguchi.db'}"))
     rasa_url: str = field(metadata=_variable(
         "RASA_URL", "URLs", "URL", "`http://127.0.0.1:5005`",
         "the Rasa server as the desk reaches it",
