@@ -9,13 +9,14 @@ from typing import Any
 import yaml
 from rasa_sdk import Tracker
 
+from madoguchi.conversation import events
 from madoguchi.infra.settings import project_root
 from madoguchi.notice.loader import load_notice
 from madoguchi.notice.model import Notice
 from madoguchi.notice.retrieval import SectionRetriever
 from madoguchi.notice.window import Window, default_window
 
-NLU_FALLBACK = "nlu_fallback"
+NLU_FALLBACK = events.FALLBACK_INTENT
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +46,8 @@ def window() -> Window:
 
 @dataclass(frozen=True)
 class Latest:
-    """The customer's latest message as NLU read it."""
+    """The customer's latest message as NLU read it, for choosing what to do: an intent or
+    confidence NLU left out reads as "" and 0.0."""
 
     text: str
     intent: str | None
@@ -63,17 +65,12 @@ class Latest:
 
 def latest(tracker: Tracker) -> Latest:
     message: dict[str, Any] = tracker.latest_message or {}
-    intent = message.get("intent") or {}
-    ranking = [
-        (r.get("name"), float(r.get("confidence") or 0.0))
-        for r in message.get("intent_ranking") or []
-        if r.get("name")
-    ]
+    reading = events.Reading.of(message)
     return Latest(
         text=message.get("text") or "",
-        intent=intent.get("name"),
-        confidence=float(intent.get("confidence") or 0.0),
-        ranking=ranking,
+        intent=reading.intent,
+        confidence=reading.confidence or 0.0,
+        ranking=[(name, confidence or 0.0) for name, confidence in reading.ranking],
     )
 
 
@@ -83,12 +80,4 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     Derived from the log rather than kept in a slot, so it cannot drift from what happened.
     The did-you-mean prompt's "none of these" button sends /nlu_fallback, so it counts too.
     """
-    count = 0
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if name != NLU_FALLBACK:
-            break
-        count += 1
-    return count
+    return events.consecutive_fallbacks(events.from_tracker(tracker.events))

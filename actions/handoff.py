@@ -13,15 +13,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import buttons, window
 from actions.store import tickets, webhook_outbox
+from madoguchi.conversation.events import from_tracker, user_turns
 from madoguchi.infra.clock import now
 from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.webhook import handoff_payload
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
 
-# The outbox worker starts with the action server: what an earlier process could not deliver
-# goes out now, not only after the next handoff.
-webhook_outbox()
 logger = logging.getLogger(__name__)
 
 
@@ -79,19 +77,16 @@ class ActionHandoff(Action):
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         if not reference:
-            asked = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
-            key = f"{tracker.sender_id}:handoff:{asked.get('timestamp')}"
+            # One ticket per request for a person, however often Rasa retries the action.
+            said = user_turns(from_tracker(tracker.events))
+            asked_at = said[-1].raw.get("timestamp") if said else None
+            key = f"{tracker.sender_id}:handoff:{asked_at}"
             try:
                 draft = draft_from_prefill(
                     build_prefill(tracker.sender_id, tracker.events, tracker.slots)
                 )
             except ValueError:  # no request yet: a plain handoff ticket
-                sections = [
-                    e.get("value") for e in tracker.events
-                    if e.get("event") == "slot" and e.get("name") == "notice_section"
-                    and e.get("value")
-                ]
-                draft = handoff_draft(tracker.sender_id, tracker.events, sections)
+                draft = handoff_draft(tracker.sender_id, tracker.events)
             try:
                 reference = tickets().create(draft, idempotency_key=key).reference
             except DatabaseError:

@@ -3,7 +3,8 @@
 For each backend, a fresh database gets Rasa's own `events` table (created by Rasa's
 SQLTrackerStore) and generated conversations bulk-inserted in Rasa's event format; the
 projector folds them into the read model (timed: events/s); then the supervisor's calls
-(`ReviewWork.list` with each filter, `ReviewWork.conversation`) are timed, p50/p95 in ms.
+(`SupervisorReview.list` with each filter, `SupervisorReview.conversation`) are timed, p50/p95
+in ms.
 The baseline is the same run on 1,000 conversations; the ratio says how much 100x more data
 costs. `python -m bench review [N]` (default N = 100,000; MADOGUCHI_TEST_PG_URL as in tests).
 """
@@ -26,10 +27,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bench.common import OUT, ROOT, percentile, table, write_json
+from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
 from madoguchi.review import filters as flt
-from madoguchi.review.events import EVENTS
-from madoguchi.review.service import ReviewWork
+from madoguchi.review.service import SupervisorReview
 
 BASELINE = 1_000
 DEFAULT_N = 100_000
@@ -149,7 +150,7 @@ def measure(url: str, n: int) -> dict[str, Any]:
         for k in range(0, len(rows), 20_000):
             conn.execute(insert(EVENTS), rows[k:k + 20_000])
     generated = time.perf_counter() - start
-    review = ReviewWork(engine, db.session_factory(engine))
+    review = SupervisorReview(engine, db.session_factory(engine))
     start = time.perf_counter()
     applied = review.refresh()
     projected = time.perf_counter() - start

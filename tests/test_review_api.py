@@ -74,7 +74,7 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     work = tmp_path_factory.mktemp("review")
-    database_url = f"sqlite:///{work / 'madoguchi.infra.db'}"
+    database_url = f"sqlite:///{work / 'madoguchi.db'}"
     upgrade(database_url)
     write_scenarios(database_url, NOW)
     store = tracker_store(database_url)
@@ -379,9 +379,9 @@ def test_csv_export_cannot_run_formulas(desk: Desk) -> None:
 
 def test_export_is_audited(desk: Desk) -> None:
     desk.call("GET", "/api/export/conversations.csv", params={"since": YESTERDAY})
-    from madoguchi.review.service import ReviewWork
+    from madoguchi.review.service import SupervisorReview
 
-    review = ReviewWork.from_url(desk.database_url)
+    review = SupervisorReview.from_url(desk.database_url)
     exports = [a for a in review.audit() if a["action"] == "export"]
     review.engine.dispose()
     assert exports and exports[0]["actor"] == "boss"

@@ -9,7 +9,7 @@ import pytest
 
 from madoguchi.infra import db
 from madoguchi.review import filters as flt
-from madoguchi.review.service import ReviewWork
+from madoguchi.review.service import SupervisorReview
 from madoguchi.tickets import InvalidField
 from tests.test_review_support import (
     JST,
@@ -31,12 +31,12 @@ def review(db_url):
     engine = db.make_engine(db_url)
     db.upgrade(engine)
     write_scenarios(db_url, NOW)
-    service = ReviewWork(engine, db.session_factory(engine))
+    service = SupervisorReview(engine, db.session_factory(engine))
     yield service
     engine.dispose()
 
 
-def ids(review: ReviewWork, **params: str) -> set[str]:
+def ids(review: SupervisorReview, **params: str) -> set[str]:
     result = review.list(flt.parse_filters(params), limit=100)
     assert result["total"] == len(result["conversations"])
     return {c["id"] for c in result["conversations"]}
@@ -144,7 +144,7 @@ def test_an_event_committed_late_with_a_lower_id_is_not_lost(db_url):
 
     from sqlalchemy import insert
 
-    from madoguchi.review.events import EVENTS
+    from madoguchi.conversation.table import EVENTS
     from madoguchi.review.projector import Projector
 
     engine = db.make_engine(db_url)
@@ -167,7 +167,7 @@ def test_an_event_committed_late_with_a_lower_id_is_not_lost(db_url):
             conn.execute(insert(EVENTS), [event(50, "late")])
         assert projector.catch_up() == 1
         assert projector.catch_up() == 0
-        review = ReviewWork(engine, db.session_factory(engine))
+        review = SupervisorReview(engine, db.session_factory(engine))
         assert {c["id"] for c in review.list(flt.parse_filters({}))["conversations"]} == {
             "first", "late"}
     finally:

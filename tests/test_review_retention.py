@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
 from madoguchi.review import filters as flt
 from madoguchi.review import retention
-from madoguchi.review.events import EVENTS
-from madoguchi.review.service import ReviewWork
+from madoguchi.review.service import SupervisorReview
 from madoguchi.runtime import cli
 from madoguchi.tickets import ServiceTarget, TicketDraft
 from madoguchi.tickets import TicketService as TicketRepository
@@ -63,7 +63,7 @@ def store(db_url):
 
 def test_retention_anonymises_old_conversations_and_keeps_the_figures(store):
     engine, sessions, old_ids, _, refs = store
-    review = ReviewWork(engine, sessions)
+    review = SupervisorReview(engine, sessions)
     everything = flt.parse_filters({})
     metrics_before = review.metrics(everything)
     listed_before = review.list(everything, limit=100)["conversations"]
@@ -135,7 +135,7 @@ def test_the_daily_schedule_runs_retention(store, db_url):
     engine, sessions, old_ids, _, _ = store
     thread = retention.start_schedule(db_url, days=30, first_delay=0.01)
     assert thread is not None and thread.daemon
-    review = ReviewWork(engine, sessions)
+    review = SupervisorReview(engine, sessions)
     for _ in range(600):  # the thread's first run; it then sleeps for a day
         if any(a["action"] == "retention" for a in review.audit()):
             break

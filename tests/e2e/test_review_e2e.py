@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from madoguchi.review import filters as flt
-from madoguchi.review.service import ReviewWork
+from madoguchi.review.service import SupervisorReview
 
 PHONE = "090-8765-4321"
 EMAIL = "hanako.sato@example.co.jp"
@@ -17,7 +17,7 @@ def test_a_real_conversation_is_reviewable_masked_and_never_logged(servers, send
     servers.say(sender, f"個人情報を開示してほしいです。電話は{PHONE}、メールは{EMAIL}です")
     servers.say(sender, "ぴよぴよぽん")
 
-    review = ReviewWork.from_url(servers.database_url)
+    review = SupervisorReview.from_url(servers.database_url)
     try:
         conversation = review.conversation(sender)
         listed = review.list(flt.parse_filters({"q": "開示"}), limit=500)

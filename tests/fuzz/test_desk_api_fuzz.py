@@ -34,9 +34,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import create_engine, insert, select
 
+from madoguchi.conversation.table import EVENTS
 from madoguchi.infra.db import make_engine, session_factory, upgrade
 from madoguchi.infra.settings import project_root
-from madoguchi.review.events import EVENTS
 from madoguchi.runtime.launcher import Launcher, desk_service, free_port
 from madoguchi.tickets import ServiceTarget, TicketDraft, UserRepository
 from madoguchi.tickets import TicketService as TicketRepository

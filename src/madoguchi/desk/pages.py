@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from madoguchi.conversation.transcript import WHO_LABELS
 from madoguchi.tickets import (
     CONTACT_FIELDS,
     Conflict,
@@ -56,7 +57,7 @@ templates.globals.update(
     PRIORITY_LABELS=views.PRIORITY_LABELS,
     FIELD_LABELS=views.FIELD_LABELS,
     ACTION_LABELS=views.ACTION_LABELS,
-    WHO_LABELS=views.WHO_LABELS,
+    WHO_LABELS=WHO_LABELS,
     CONTACT_LABELS=views.CONTACT_LABELS,
     MAX_TEXT=MAX_TEXT,
 )

@@ -1,5 +1,8 @@
 """The desk's side of Rasa's HTTP API: read a conversation, append an operator's turn, resume.
 
+What the tracker holds is read by `madoguchi.conversation` (its transcript is the one the
+review shows too); this module only talks HTTP.
+
 Plain urllib with short timeouts: the desk must stay usable (without the transcript) when Rasa
 is down, so every failure becomes one `RasaError` the callers can show.
 """
@@ -11,14 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
-
-from madoguchi.review.events import bot_text
-
-# Who said a transcript line: the customer, the assistant, a person at the desk, or a marker
-# of the handoff itself (pause / resume).
-CUSTOMER, BOT, OPERATOR, SYSTEM = "customer", "bot", "operator", "system"
 
 
 class RasaError(RuntimeError):
@@ -93,43 +89,6 @@ class RasaClient:
         self._request(
             "POST", self._conversation_path(conversation_id, "tracker/events"), event, params
         )
-
-
-def _iso(timestamp: Any) -> str | None:
-    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
-        return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
-
-
-def transcript(tracker: dict[str, Any]) -> list[dict[str, Any]]:
-    """Who said what and when, oldest first: {at, who, text, name}.
-
-    An operator's turn is a bot event whose metadata names the operator; pause and resume
-    (the handoff and the handback) appear as `system` lines.
-    """
-    lines: list[dict[str, Any]] = []
-    for event in tracker.get("events") or []:
-        if not isinstance(event, dict):
-            continue
-        kind = event.get("event")
-        at = _iso(event.get("timestamp"))
-        if kind == "user":
-            lines.append({"at": at, "who": CUSTOMER, "text": event.get("text") or "", "name": None})
-        elif kind == "bot":
-            operator = (event.get("metadata") or {}).get("operator")
-            text = bot_text(event)
-            if not text:
-                continue
-            if operator:
-                lines.append({"at": at, "who": OPERATOR, "text": text, "name": str(operator)})
-            else:
-                lines.append({"at": at, "who": BOT, "text": text, "name": None})
-        elif kind == "pause":
-            lines.append({"at": at, "who": SYSTEM, "text": "担当者に引き継ぎました（ボット停止）",
-                          "name": None})
-        elif kind == "resume":
-            lines.append({"at": at, "who": SYSTEM, "text": "ボットに戻しました", "name": None})
-    return lines
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:

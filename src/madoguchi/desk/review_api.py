@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from madoguchi.review import filters as flt
 from madoguchi.review.export import CONVERSATION_COLUMNS, TURN_COLUMNS, csv_lines, jsonl
-from madoguchi.review.service import ReviewWork
+from madoguchi.review.service import SupervisorReview
 from madoguchi.tickets import InvalidField, User
 
 from .auth import desk_of, require_supervisor
@@ -26,13 +26,13 @@ FILTER_NAMES = ("since", "until", "intent", "request_type", "section", "notice_s
                 "handoff", "fallback", "low_confidence", "reviewed", "q")
 
 
-def review_of(request: Request) -> ReviewWork:
+def review_of(request: Request) -> SupervisorReview:
     """One review service per desk process, on the desk's engine."""
     state = request.app.state
     review = getattr(state, "review", None)
     if review is None:
         desk = desk_of(request)
-        review = state.review = ReviewWork(desk.engine, desk.sessions)
+        review = state.review = SupervisorReview(desk.engine, desk.sessions)
     return review
 
 

@@ -34,7 +34,6 @@ DONE = {
 }
 ACTIONS = (*DONE, "reveal")
 FLAG_OPTIONS = [("", "すべて"), ("true", "はい"), ("false", "いいえ")]
-WHO = {"bot": "ボット", "operator": "担当者", "system": "記録"}
 
 
 def _supervisor(request: Request) -> tuple[User | None, Response | None]:
@@ -88,7 +87,7 @@ def _conversation_page(request: Request, user: User, conversation_id: str, *,
     return render(
         "review_conversation.html", request, user, status_code,
         c=conv, error=error, done=DONE.get(done or ""), revealed=revealed or {},
-        typed=typed or {}, intents=domain_intents(), who_labels=WHO,
+        typed=typed or {}, intents=domain_intents(),
         action_base=f"/desk/review/conversations/{quote(conversation_id, safe='')}",
         jst=views.jst,
     )

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from madoguchi.conversation import events, transcript
 from madoguchi.infra import db
 from madoguchi.infra.settings import Settings
 from madoguchi.tickets import (
@@ -31,7 +32,7 @@ from madoguchi.tickets import (
     workflow,
 )
 
-from .rasa import RasaClient, RasaError, answers, transcript
+from .rasa import RasaClient, RasaError, answers
 
 # Notes and messages to the customer: what an operator may type in one go.
 MAX_TEXT = 2000
@@ -129,7 +130,7 @@ class Desk:
                 "conversation_paused": None,
             }
         return {
-            "transcript": transcript(tracker),
+            "transcript": transcript.of_tracker(tracker).lines(),
             "transcript_error": None,
             "conversation_paused": tracker.get("paused"),
         }
@@ -192,7 +193,7 @@ class Desk:
         ticket = self.ticket(reference)
         self.check_holder(ticket, user)
         conversation_id = self._conversation_of(ticket)
-        event = {"event": "bot", "text": text, "metadata": {"operator": user.name}}
+        event = events.operator_turn(text, user.name)
         self.rasa.append_event(conversation_id, event, deliver=True)
         self.tickets.record_message(ticket.reference, user, text)
         return {"reference": ticket.reference, "conversation_id": conversation_id, "text": text}

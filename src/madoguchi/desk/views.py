@@ -71,13 +71,6 @@ DETAIL_LABELS: dict[str, str] = {
 
 CONTACT_LABELS: dict[str, str] = {"phone": "電話", "email": "メール", "post": "郵便"}
 
-WHO_LABELS: dict[str, str] = {
-    "customer": "お客様",
-    "bot": "ボット",
-    "operator": "担当者",
-    "system": "記録",
-}
-
 # Hours left before the due date below which the queue shows amber (and red when overdue).
 SOON_HOURS = 24.0
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from madoguchi.conversation import events as ev
 from madoguchi.requests.fields import (
     VALIDATORS,
     Invalid,
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 # Slot events that close one request within a conversation (the ticket was created); the next
 # request's words start after them. Rasa's restart / new session do the same.
 BOUNDARY_SLOTS = ("ticket_reference",)
-BOUNDARY_EVENTS = ("restart", "session_started")
 NOTICE_SECTION_SLOT = "notice_section"
 
 MAX_CUSTOMER_MESSAGES = 3  # the request and up to two follow-ups before the form starts
@@ -128,32 +128,10 @@ def slot_value(slot: str, value: Any) -> Any:
 # --- the conversation -----------------------------------------------------------------------
 
 
-def _intent_of(event: Mapping[str, Any]) -> tuple[str | None, float | None]:
-    intent = (event.get("parse_data") or {}).get("intent") or {}
-    name = intent.get("name")
-    conf = intent.get("confidence")
-    try:
-        confidence = float(conf) if conf is not None else None
-    except (TypeError, ValueError):
-        confidence = None
-    return (name if isinstance(name, str) else None), confidence
-
-
-def _is_boundary(event: Mapping[str, Any]) -> bool:
-    kind = event.get("event")
-    if kind in BOUNDARY_EVENTS:
+def _is_boundary(event: ev.Event) -> bool:
+    if event.kind in ev.SESSION_BOUNDARIES:
         return True
-    return kind == "slot" and event.get("name") in BOUNDARY_SLOTS and bool(event.get("value"))
-
-
-def _customer_text(event: Mapping[str, Any]) -> str | None:
-    """The customer's typed text; button payloads (/intent{…}) are not their words."""
-    if event.get("event") != "user":
-        return None
-    text = event.get("text")
-    if not isinstance(text, str) or not text.strip() or text.lstrip().startswith("/"):
-        return None
-    return text
+    return isinstance(event, ev.SlotValue) and event.name in BOUNDARY_SLOTS and bool(event.value)
 
 
 def mask_words(text: str) -> str:
@@ -172,7 +150,7 @@ def mask_words(text: str) -> str:
 _Start = tuple[int | None, str | None, float | None]
 
 
-def _request_start(events: Sequence[Mapping[str, Any]]) -> _Start:
+def _request_start(events: Sequence[ev.Event]) -> _Start:
     """Index of the message that started the current request, with its intent and confidence.
 
     The first message the customer typed with a request intent since the last boundary (even if
@@ -188,40 +166,38 @@ def _request_start(events: Sequence[Mapping[str, Any]]) -> _Start:
     typed: _Start | None = None
     for i in range(first, len(events)):
         event = events[i]
-        if event.get("event") != "user":
+        if not isinstance(event, ev.UserTurn):
             continue
-        name, conf = _intent_of(event)
-        is_typed = _customer_text(event) is not None
-        if name in intents and is_typed:
+        name, conf = event.reading.intent, event.reading.confidence
+        if name in intents and event.typed:
             return i, name, conf
         if name in intents and button is None:
             button = (i, name, conf)
-        if is_typed and typed is None:
+        if event.typed and typed is None:
             typed = (i, name, conf)
     chosen = button or typed
     return chosen if chosen else (None, None, None)
 
 
-def customer_words(events: Sequence[Mapping[str, Any]], start: int | None) -> list[str]:
+def customer_words(events: Sequence[ev.Event], start: int | None) -> list[str]:
     """The customer's own messages from the request on, until the form starts, masked."""
     if start is None:
         return []
     words: list[str] = []
     for event in events[start:]:
-        if event.get("event") == "active_loop" and event.get("name"):
+        if isinstance(event, ev.LoopChange) and event.name:
             break
         if _is_boundary(event):
             break
-        text = _customer_text(event)
-        if text is not None:
-            words.append(mask_words(text))
+        if isinstance(event, ev.UserTurn) and event.typed:
+            words.append(mask_words(event.text))
             if len(words) >= MAX_CUSTOMER_MESSAGES:
                 break
     return words
 
 
 def cited_sections(
-    events: Iterable[Mapping[str, Any]], slots: Mapping[str, Any], request_types: Sequence[str]
+    events: Iterable[ev.Event], slots: Mapping[str, Any], request_types: Sequence[str]
 ) -> list[str]:
     """Sections the customer was shown: notice answers over the conversation, then the types'."""
     out: list[str] = []
@@ -233,8 +209,8 @@ def cited_sections(
                 out.append(str(v))
 
     for event in events:
-        if event.get("event") == "slot" and event.get("name") == NOTICE_SECTION_SLOT:
-            add(event.get("value"))
+        if isinstance(event, ev.SlotValue) and event.name == NOTICE_SECTION_SLOT:
+            add(event.value)
     add(slots.get(NOTICE_SECTION_SLOT))
     for section in notice_sections_of(request_types):
         add(section)
@@ -280,9 +256,9 @@ def build_prefill(
     unknown = [t for t in types if t not in REQUEST_TYPE_IDS]
     if unknown or not types:
         raise ValueError(f"request types must be some of {REQUEST_TYPE_IDS}, got {types!r}")
-    events = [e for e in events if isinstance(e, Mapping)]
+    read = ev.from_tracker(events)
     values = {name: slot_value(name, slots.get(name)) for name in VALIDATORS}
-    start, intent, confidence = _request_start(events)
+    start, intent, confidence = _request_start(read)
     next_steps = list(dict.fromkeys(get_type(t).next_steps for t in types))
     return TicketPrefill(
         conversation_id=str(conversation_id),
@@ -296,10 +272,10 @@ def build_prefill(
         preferred_time=values["preferred_time"],
         is_agent=values["is_agent"],
         details={t: _details(t, values) for t in types},
-        customer_words=customer_words(events, start),
+        customer_words=customer_words(read, start),
         nlu_intent=intent,
         nlu_confidence=confidence,
-        notice_sections=cited_sections(events, slots, types),
+        notice_sections=cited_sections(read, slots, types),
         next_steps="\n\n".join(next_steps),
     )
 

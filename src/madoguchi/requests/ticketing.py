@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from madoguchi.requests.prefill import TicketPrefill, mask_words
-from madoguchi.tickets.repository import TicketDraft
+from madoguchi.conversation import events as ev
+from madoguchi.requests.prefill import NOTICE_SECTION_SLOT, TicketPrefill, mask_words
+from madoguchi.tickets import TicketDraft
 
 # How many of the customer's latest messages a plain handoff ticket quotes.
 HANDOFF_WORDS = 3
@@ -34,22 +35,18 @@ def draft_from_prefill(prefill: TicketPrefill) -> TicketDraft:
     )
 
 
-def handoff_draft(
-    conversation_id: str, events: Sequence[Mapping[str, Any]], notice_sections: Sequence[str]
-) -> TicketDraft:
-    """A ticket for a customer who asks for a person before any request was taken."""
-    said = [
-        e for e in events
-        if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")
-    ]
-    words = [mask_words(str(e.get("text") or "")) for e in said[-HANDOFF_WORDS:]]
-    first = said[0] if said else {}
-    intent = ((first.get("parse_data") or {}).get("intent") or {}) if first else {}
+def handoff_draft(conversation_id: str, events: Sequence[Mapping[str, Any]]) -> TicketDraft:
+    """A ticket for a customer who asks for a person before any request was taken: the
+    latest words they typed, and how NLU read the first."""
+    read = ev.from_tracker(events)
+    said = [turn for turn in ev.user_turns(read) if turn.typed]
+    words = [mask_words(turn.text) for turn in said[-HANDOFF_WORDS:]]
+    first = said[0].reading if said else ev.Reading(None, None)
     return TicketDraft(
         request_types=[],
         customer_words="\n".join(w for w in words if w) or None,
-        nlu_intent=intent.get("name"),
-        nlu_confidence=intent.get("confidence"),
-        notice_sections=list(dict.fromkeys(notice_sections)),
+        nlu_intent=first.intent,
+        nlu_confidence=first.confidence,
+        notice_sections=list(dict.fromkeys(ev.slot_values(read, NOTICE_SECTION_SLOT))),
         conversation_id=conversation_id,
     )

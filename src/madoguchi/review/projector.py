@@ -22,9 +22,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from madoguchi.conversation import events as ev
+from madoguchi.conversation.table import EVENTS, events_table_exists
 from madoguchi.infra import db
 
-from . import events as ev
 from .masking import ConversationMasker
 from .models import INTENT, REQUEST_TYPE, SECTION, Conversation, Cursor, Facet
 
@@ -50,7 +51,7 @@ class Projector:
     def catch_up(self) -> int:
         """Project every event not yet seen; returns how many were applied."""
         if not self._has_events:
-            if not ev.events_table_exists(self.engine):
+            if not events_table_exists(self.engine):
                 return 0
             self._has_events = True
         applied = 0
@@ -64,7 +65,7 @@ class Projector:
         with self.sessions() as peek:
             cursor = peek.get(Cursor, CURSOR)
             last = cursor.last_event_id if cursor else 0
-            newest = peek.execute(select(ev.EVENTS.c.id).order_by(ev.EVENTS.c.id.desc())
+            newest = peek.execute(select(EVENTS.c.id).order_by(EVENTS.c.id.desc())
                                   .limit(1)).scalar()
             if newest is None or (newest <= last and not self._late_rows(peek, last)):
                 return True, 0
@@ -75,8 +76,8 @@ class Projector:
                 session.add(cursor)
             start = max(0, cursor.last_event_id - (self.lookback or 0))
             rows = session.execute(
-                select(ev.EVENTS).where(ev.EVENTS.c.id > start)
-                .order_by(ev.EVENTS.c.id).limit(self.batch)
+                select(EVENTS).where(EVENTS.c.id > start)
+                .order_by(EVENTS.c.id).limit(self.batch)
             ).all()
             if not rows:
                 return True, 0
@@ -93,8 +94,8 @@ class Projector:
         if not self.lookback:
             return False
         window = session.execute(
-            select(ev.EVENTS.c.id, ev.EVENTS.c.sender_id)
-            .where(ev.EVENTS.c.id > max(0, last - self.lookback))
+            select(EVENTS.c.id, EVENTS.c.sender_id)
+            .where(EVENTS.c.id > max(0, last - self.lookback))
         ).all()
         senders = list({row.sender_id for row in window})
         seen: dict[str, int] = {}
@@ -201,7 +202,7 @@ def _fold(conv: Any, row: Any) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
 
     if kind == "user":
-        reading = ev.reading(event)
+        reading = ev.Reading.of(event.get("parse_data"))
         conv.turns = (conv.turns or 0) + 1
         text = ConversationMasker().customer_text(str(event.get("text") or ""), conv.pending_slot)
         if text and not text.startswith("/"):

@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from madoguchi.conversation import events as ev
+from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
 from madoguchi.infra.settings import DEFAULT_RETENTION_DAYS, settings
 from madoguchi.tickets import TicketService
 
-from . import events as ev
 from .masking import PERSONAL_SLOTS, ConversationMasker
 from .models import Conversation, ReviewAudit
 from .service import ReviewService
@@ -113,8 +114,8 @@ def _rewrite(session: Any, sender_id: str) -> int:
     asked: str | None = None
     changed = 0
     rows = session.execute(
-        select(ev.EVENTS.c.id, ev.EVENTS.c.data)
-        .where(ev.EVENTS.c.sender_id == sender_id).order_by(ev.EVENTS.c.id)
+        select(EVENTS.c.id, EVENTS.c.data)
+        .where(EVENTS.c.sender_id == sender_id).order_by(EVENTS.c.id)
     ).all()
     for row_id, data in rows:
         event = ev.load(data)
@@ -128,7 +129,7 @@ def _rewrite(session: Any, sender_id: str) -> int:
         elif kind in ("session_started", "restart"):
             asked = None
         if new != event:
-            session.execute(update(ev.EVENTS).where(ev.EVENTS.c.id == row_id)
+            session.execute(update(EVENTS).where(EVENTS.c.id == row_id)
                             .values(data=json.dumps(new)))
             changed += 1
     return changed

@@ -17,15 +17,20 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from madoguchi.conversation import events as ce
+from madoguchi.conversation import transcript
+from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
 from madoguchi.tickets import InvalidField, NotFound, Ticket
 
 from . import events as ev
 from . import filters as flt
-from . import transcript
-from .masking import mask_pii
+from .export import ROW_KINDS, turn_rows
+from .masking import PERSONAL_SLOTS, ConversationMasker, mask_pii
+from .metrics import metrics
 from .models import Comment, Conversation, Facet, ReviewAudit, Tag
 from .projector import Projector
+from .training import add_example, example_text
 
 TAG_RE = re.compile(r"^[\w\-ぁ-んァ-ヶー一-龠々・]{1,64}$")
 MAX_COMMENT = 2000
@@ -93,7 +98,7 @@ class ReviewService:
             ).scalars())
         return {
             **summary(conv, extras, threshold),
-            "transcript": transcript.build(rows, threshold),
+            "transcript": masked_transcript(rows, threshold),
             "comments": [{**c.to_dict(), "body": mask_pii(c.body)} for c in comments],
             "tickets": [_ticket(t) for t in tickets],
             "audit": [a.to_dict() for a in reveals],
@@ -102,7 +107,7 @@ class ReviewService:
     @staticmethod
     def _events(session: Session, sender_id: str) -> list[Any]:
         return list(session.execute(
-            select(ev.EVENTS).where(ev.EVENTS.c.sender_id == sender_id).order_by(ev.EVENTS.c.id)
+            select(EVENTS).where(EVENTS.c.sender_id == sender_id).order_by(EVENTS.c.id)
         ).all())
 
     @staticmethod
@@ -188,6 +193,7 @@ class ReviewService:
             raise InvalidField("コメントを入力してください (body must be non-empty text)")
         if len(body) > MAX_COMMENT:
             raise InvalidField(f"コメントは{MAX_COMMENT}文字までです")
+        # Imported on use: the PII finder loads spaCy, which takes seconds.
         from madoguchi.text.pii import mask_forbidden
 
         body = mask_forbidden(body.strip())[0]
@@ -211,8 +217,8 @@ class ReviewService:
         if not isinstance(event_id, int) or isinstance(event_id, bool):
             raise InvalidField(
                 "event_id は会話のメッセージの番号です (event_id must be an integer)")
-        row = session.execute(select(ev.EVENTS).where(
-            ev.EVENTS.c.id == event_id, ev.EVENTS.c.sender_id == sender_id)).first()
+        row = session.execute(select(EVENTS).where(
+            EVENTS.c.id == event_id, EVENTS.c.sender_id == sender_id)).first()
         if row is None:
             raise NotFound(f"event {event_id} of conversation {sender_id}")
         return row
@@ -229,7 +235,7 @@ class ReviewService:
         who = actor_name(actor)
         with db.write_session(self.sessions) as session:
             row = self._event(session, sender_id, event_id)
-            value = transcript.raw_field(row, field_name)
+            value = ce.raw_field(ce.from_row(row), field_name)
             if value is None:
                 raise InvalidField(f"event {event_id} has no field {field_name!r}")
             # Card and individual numbers are never shown, even if an old row still holds one.
@@ -290,6 +296,33 @@ def summary(conv: Conversation, extras: dict[str, list[str]], threshold: float) 
     }
 
 
+class _ReviewMasker:
+    """The review's masking (`masking.py`) in the shape the one transcript asks for."""
+
+    def __init__(self) -> None:
+        self.masker = ConversationMasker()
+
+    def learn(self, slot: str, value: Any) -> None:
+        self.masker.learn(slot, value)
+
+    def customer(self, text: str, asked: str | None,
+                 entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+        # An answer to a form question for a contact datum is hidden whole, entities too.
+        whole = asked in PERSONAL_SLOTS and not text.startswith("/")
+        return self.masker.customer_text(text, asked), self.masker.entities(entities, whole)
+
+    def reply(self, text: str) -> str:
+        return self.masker.text(text)
+
+    def slot(self, name: str, value: Any) -> Any:
+        return self.masker.slot_value(name, value)
+
+
+def masked_transcript(rows: list[Any], threshold: float) -> list[dict[str, Any]]:
+    """The conversation's turns from its `events` rows, masked for a supervisor."""
+    return transcript.build(ce.from_rows(rows), _ReviewMasker()).turn_dicts(threshold)
+
+
 def _ticket(ticket: Ticket) -> dict[str, Any]:
     """What the review needs of a ticket: never its contact data."""
     return {
@@ -305,13 +338,11 @@ def _ticket(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-
-class ReviewWork(ReviewService):
-    """The review service with figures, export and labelling for training (all audited)."""
+class SupervisorReview(ReviewService):
+    """What the supervisors' pages and API use: the review service with figures, export and
+    labelling for training (all audited). Retention needs only the base (the projector)."""
 
     def metrics(self, filters: flt.Filters) -> dict[str, Any]:
-        from .metrics import metrics
-
         self.refresh()
         with self.sessions() as session:
             return metrics(session, filters)
@@ -319,8 +350,6 @@ class ReviewWork(ReviewService):
     def export(self, filters: flt.Filters, kind: str, actor: Any,
                batch: int = 500) -> Iterator[dict[str, Any]]:
         """Rows, masked, newest conversation first; the export itself is audited first."""
-        from .export import ROW_KINDS, turn_rows
-
         if kind not in ROW_KINDS:
             raise InvalidField(f"rows は {' / '.join(ROW_KINDS)} のいずれかです")
         self.refresh()
@@ -341,9 +370,9 @@ class ReviewWork(ReviewService):
                     events: dict[str, list[Any]] = defaultdict(list)
                     if kind == "turns":
                         for row in session.execute(
-                            select(ev.EVENTS)
-                            .where(ev.EVENTS.c.sender_id.in_([c.sender_id for c in convs]))
-                            .order_by(ev.EVENTS.c.id)
+                            select(EVENTS)
+                            .where(EVENTS.c.sender_id.in_([c.sender_id for c in convs]))
+                            .order_by(EVENTS.c.id)
                         ):
                             events[row.sender_id].append(row)
                 for conv in convs:
@@ -352,7 +381,7 @@ class ReviewWork(ReviewService):
                     else:
                         yield from turn_rows(
                             conv.sender_id,
-                            transcript.build(events[conv.sender_id], threshold))
+                            masked_transcript(events[conv.sender_id], threshold))
                 offset += batch
 
         return rows()
@@ -360,8 +389,6 @@ class ReviewWork(ReviewService):
     def label_for_training(self, sender_id: str, event_id: Any, intent: Any,
                            actor: Any) -> dict[str, Any]:
         """The message's masked text as an example of `intent` in the review NLU file."""
-        from .training import add_example, example_text
-
         if not isinstance(intent, str) or not intent.strip():
             raise InvalidField("intent を指定してください (intent is required)")
         self.refresh()
@@ -382,15 +409,15 @@ class ReviewWork(ReviewService):
     def _asked_before(session: Session, sender_id: str, event_id: int) -> str | None:
         """The form question open when the message came (its answer is masked whole)."""
         rows = session.execute(
-            select(ev.EVENTS.c.type_name, ev.EVENTS.c.action_name, ev.EVENTS.c.data)
-            .where(ev.EVENTS.c.sender_id == sender_id, ev.EVENTS.c.id < event_id,
-                   ev.EVENTS.c.type_name.in_(["slot", "session_started", "restart"]))
-            .order_by(ev.EVENTS.c.id.desc())
+            select(EVENTS.c.type_name, EVENTS.c.action_name, EVENTS.c.data)
+            .where(EVENTS.c.sender_id == sender_id, EVENTS.c.id < event_id,
+                   EVENTS.c.type_name.in_([ce.SLOT, ce.SESSION_STARTED, ce.RESTART]))
+            .order_by(EVENTS.c.id.desc())
         )
         for type_name, name, data in rows:
             if type_name != "slot":
                 return None
             if name == "requested_slot":
-                value = ev.load(data).get("value")
+                value = ce.load(data).get("value")
                 return value if isinstance(value, str) else None
         return None

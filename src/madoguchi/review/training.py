@@ -17,10 +17,10 @@ from typing import Any
 
 import yaml
 
+from madoguchi.conversation.events import load
 from madoguchi.infra.settings import project_root, settings
 from madoguchi.tickets import Conflict, InvalidField
 
-from .events import load
 from .masking import ConversationMasker
 
 HEADER = (

@@ -79,7 +79,7 @@ def rasa_service(
 
 
 def action_service(root: Path, *, port: int = 5055) -> Service:
-    argv = [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    argv = [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]
     return Service("actions", argv, f"http://127.0.0.1:{port}/health")
 
 
