@@ -26,6 +26,7 @@ from madoguchi.requests.classify import classify, extract_channels, extract_reci
 from madoguchi.requests.types import load_catalogue
 from madoguchi.review.masking import ConversationMasker
 from madoguchi.text.pii import contains_forbidden, find_pii, mask_forbidden
+from madoguchi.text.pii.vocabulary import PREFECTURES
 
 CUES_FILE = "summary_cues.yml"
 NAME_LABEL = "［氏名］"
@@ -53,11 +54,7 @@ _CONTACT_WORDS = {
 }
 _CONTACT_ORDER = ("NAME", "PHONE", "EMAIL", "ADDRESS", "POSTAL_CODE", "MEMBER_NUMBER")
 
-_PREFECTURE = (
-    "北海道|青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|東京|神奈川|新潟|富山|石川|福井|山梨|"
-    "長野|岐阜|静岡|愛知|三重|滋賀|京都|大阪|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛|"
-    "高知|福岡|佐賀|長崎|熊本|大分|宮崎|鹿児島|沖縄"
-)
+_PREFECTURE = "|".join(PREFECTURES)
 # An address as customers type one: a prefecture (with 都道府県 or not) and a municipality, up
 # to the end of the clause.
 _ADDRESS = re.compile(

@@ -1,0 +1,130 @@
+"""The one gate for the numbers that must never be stored: card numbers and individual numbers.
+
+Whatever is stored or shown (the chat log, a ticket, a form answer, a note) passes here. The
+spaCy finder decides (finder.py, with labels nearby and number plans); when it cannot be loaded
+or fails, a scan by check digits alone still refuses the numbers: a broken library must not let
+a card number through.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from madoguchi.text.normalize import normalize, normalize_text
+
+from .checksums import luhn_valid, my_number_valid
+from .kinds import CREDIT_CARD, FORBIDDEN, MY_NUMBER
+
+log = logging.getLogger(__name__)
+
+# Both numbers have at least 12 digits (individual number 12, cards 13-19): fewer digits in the
+# whole text cannot hold one, and most texts (names, e-mail, 「はい」) skip the finder.
+_MIN_FORBIDDEN_DIGITS = 12
+_NUMBER_RUN = re.compile(r"(?a)\d(?:[ \-]?\d){11,18}")
+_ANY_DIGIT = re.compile(r"[0-9０-９]")
+
+
+@dataclass(frozen=True)
+class Finder:
+    """What the gate asks the spaCy finder: the forbidden kinds in a text, and the text with
+    them (and any span hiding one) replaced by labels."""
+
+    kinds: Callable[[str], frozenset[str]]
+    relabel: Callable[[str], str]
+
+
+@lru_cache(maxsize=1)
+def load_finder() -> Finder | None:
+    """The spaCy finder, imported on first use (it loads spaCy), or None if it cannot load."""
+    try:
+        from .finder import forbidden_kinds
+        from .masker import label_forbidden
+    except ImportError:
+        log.warning("the PII finder cannot be loaded; checking by check digits alone")
+        return None
+    return Finder(kinds=forbidden_kinds, relabel=label_forbidden)
+
+
+def _number_runs(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of digit runs that pass a card's or an individual number's check."""
+    norm = normalize(text)
+    spans: list[tuple[str, int, int]] = []
+    for m in _NUMBER_RUN.finditer(norm.text):
+        digits = re.sub(r"\D", "", m.group())
+        kind = None
+        if len(digits) == 12 and my_number_valid(digits):
+            kind = MY_NUMBER
+        elif 13 <= len(digits) <= 19 and luhn_valid(digits):
+            kind = CREDIT_CARD
+        if kind:
+            start, end = norm.span(m.start(), m.end())
+            spans.append((kind, start, end))
+    return spans
+
+
+def _label_runs(text: str) -> str:
+    # The kind's own name in brackets: whoever reads it can tell the finder was not there.
+    for kind, start, end in sorted(_number_runs(text), key=lambda s: -s[1]):
+        text = text[:start] + f"[{kind}]" + text[end:]
+    return text
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The checks with a given finder; None checks by check digits alone."""
+
+    finder: Finder | None
+
+    def contains(self, text: str) -> set[str]:
+        """{"CREDIT_CARD", "MY_NUMBER"} ∩ what `text` contains: these must never be stored,
+        and the caller should tell the customer not to send them."""
+        if not text or sum(ch.isdigit() for ch in normalize_text(text)) < _MIN_FORBIDDEN_DIGITS:
+            return set()
+        if self.finder is not None:
+            try:
+                return set(self.finder.kinds(text)) & FORBIDDEN
+            except Exception:  # the finder failing must not let a card number through
+                log.exception("the PII finder failed; checking by check digits alone")
+        return {kind for kind, _, _ in _number_runs(text)}
+
+    def mask(self, text: str) -> tuple[str, set[str]]:
+        """Text with only card and individual numbers replaced by their labels, and their kinds.
+
+        For what is stored as the customer typed it (the chat log, a ticket's free text): the
+        phone number or address a customer gives for the ticket stays, the numbers that must
+        never be stored do not.
+        """
+        kinds = self.contains(text)
+        if not kinds:
+            return text, kinds
+        result = None
+        if self.finder is not None:
+            try:
+                result = self.finder.relabel(text)
+            except Exception:
+                log.exception("the PII finder failed; masking by check digits alone")
+        if result is None:
+            result = _label_runs(text)
+        if self.contains(result):  # the checks disagree with their own spans: lose the digits
+            result = _ANY_DIGIT.sub("*", result)
+        return result, kinds
+
+
+def contains_forbidden(text: str) -> set[str]:
+    """{"CREDIT_CARD", "MY_NUMBER"} ∩ what `text` contains: these must never be stored, and
+    the caller should tell the customer not to send them."""
+    return Gate(load_finder()).contains(text)
+
+
+def mask_forbidden(text: str) -> tuple[str, set[str]]:
+    """Text with only card and individual numbers replaced by their labels, and their kinds."""
+    return Gate(load_finder()).mask(text)
+
+
+def scrub_forbidden(text: str) -> str:
+    """Just the text of `mask_forbidden`."""
+    return mask_forbidden(text)[0]
