@@ -6,11 +6,13 @@ ambiguous → confirming → collecting (request_form) → summary → [fixing �
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.common import Latest, buttons, latest, notice, window
@@ -22,31 +24,26 @@ from madoguchi.infra.settings import settings
 from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
-from madoguchi.requests.fields import NO_MEMBER_NUMBER, Valid, response_name, validate
+from madoguchi.requests.fields import (
+    NO_MEMBER_NUMBER,
+    VALIDATORS,
+    Valid,
+    response_name,
+    validate,
+)
+from madoguchi.requests.form import answered
 from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
 from madoguchi.requests.questions import is_question_about, looks_like_question
 from madoguchi.requests.ticketing import draft_from_prefill
-from madoguchi.requests.types import SLOT_NAMES, load_catalogue, slots_for
-from madoguchi.text.pii import find_pii
+from madoguchi.requests.types import form_slots, load_catalogue, slots_for
 
 COMPLAINT = "complaint"
 PROCEDURE_CHARS = 700
 # Intents that interrupt a form (answered by rules, then the form goes on or ends).
 INTERRUPTING = {"human_handoff", "cancel"}
 INTERRUPT_CONFIDENCE = settings().interrupt_confidence
-# Slots whose validators accept almost any words: an interruption is looked for first.
-FREE_TEXT = {
-    "customer_name", "preferred_time", "correction_item", "correction_value",
-    "complaint_details", "third_party_recipients", "suspension_scope",
-}
-# Contact details the customer may give (or correct) at any point of the form.
-VOLUNTEERED = {"PHONE": "phone", "EMAIL": "email"}
-# Slots a new request starts without (contact details carry over within a conversation).
-REQUEST_SLOTS = (
-    "correction_item", "correction_value", "suspension_scope", "cancel_membership",
-    "third_party_recipients", "marketing_channels", "complaint_details", "is_agent",
-    "ticket_reference", "fix_slot",
-)
+# Besides the form's slots that do not carry over (types.yml), what a new request starts without.
+REQUEST_STATE = ("ticket_reference", "fix_slot")
 
 
 def _stage(value: str | None) -> SlotSet:
@@ -54,7 +51,8 @@ def _stage(value: str | None) -> SlotSet:
 
 
 def _reset_request() -> list[dict[str, Any]]:
-    return [SlotSet(name, None) for name in REQUEST_SLOTS]
+    fresh = [slot.name for slot in form_slots().values() if not slot.carries_over]
+    return [SlotSet(name, None) for name in (*fresh, *REQUEST_STATE)]
 
 
 class ActionStartRequest(Action):
@@ -143,7 +141,9 @@ def _stored(slot: str, value: Any) -> Any:
 
 
 class ValidateRequestForm(FormValidationAction):
-    """Asks what the request types need; reads each answer with the domain validators."""
+    """The request form through rasa_sdk's own dispatch: `required_slots` says what the request
+    types need, `get_extraction_events` takes the words a message gives (requests/form.py), and
+    `validate_<slot>` checks them with that slot's validator (one per form slot, fields.py)."""
 
     def name(self) -> str:
         return "validate_request_form"
@@ -158,27 +158,13 @@ class ValidateRequestForm(FormValidationAction):
         types = tracker.get_slot("request_types") or []
         return slots_for(types, tracker.slots) if types else []
 
-    async def run(
+    async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        required = await self.required_slots([], dispatcher, tracker, domain)
-        filled = self._read_answer(dispatcher, tracker, required)
-        events = [SlotSet(name, value) for name, value in filled.items()]
-        tracker.slots.update(filled)
-        missing = next(
-            (s for s in await self.required_slots([], dispatcher, tracker, domain)
-             if tracker.slots.get(s) is None),
-            None,
+        required = await self.required_slots(
+            self.domain_slots(domain), dispatcher, tracker, domain
         )
-        return [*events, SlotSet("requested_slot", missing)]
-
-    def _read_answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, required: list[str]
-    ) -> dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
         message = latest(tracker)
-        if not requested or requested not in SLOT_NAMES:
-            return {}  # activation: nothing has been asked yet
         # A notice question, a wish for a person or to stop: sure enough, or asked as a question.
         intent, confidence = message.best_guess
         interrupting = (intent.startswith(INTENT_PREFIX) or intent in INTERRUPTING) and (
@@ -186,28 +172,33 @@ class ValidateRequestForm(FormValidationAction):
             or message.text.startswith("/")
             or looks_like_question(message.text)
         )
-        if interrupting and (requested in FREE_TEXT or message.text.startswith("/")):
-            return {}  # the rules answer it; the form asks again afterwards
-        if message.text.startswith("/"):
-            return {}
+        words = answered(
+            message.text, tracker.get_slot(REQUESTED_SLOT), required, interrupting=interrupting
+        )
+        return [SlotSet(slot, text) for slot, text in words.items()]
 
-        filled: dict[str, Any] = {}
-        for span in find_pii(message.text):
-            slot = VOLUNTEERED.get(span.label)
-            if slot and slot in required and slot != requested:
-                result = validate(slot, span.text)
-                if isinstance(result, Valid):
-                    filled[slot] = result.value  # also a correction of an earlier answer
+    def __getattr__(self, name: str) -> Any:
+        """`validate_<slot>` for every slot with a validator, as rasa_sdk looks them up."""
+        slot = name.removeprefix("validate_")
+        if slot != name and slot in VALIDATORS:
+            return partial(self._validate_slot, slot)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-        result = validate(requested, message.text)
+    @staticmethod
+    def _validate_slot(
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) not in form_slots():
+            return {slot: value}  # activation: Rasa hands over what was filled before, as stored
+        result = validate(slot, value)
         if isinstance(result, Valid):
-            filled[requested] = _stored(requested, result.value)
-            return filled
-        if interrupting:
-            return {}
-        dispatcher.utter_message(response=response_name(requested, result.reason))
-        filled[requested] = None
-        return filled
+            return {slot: _stored(slot, result.value)}
+        dispatcher.utter_message(response=response_name(slot, result.reason))
+        return {slot: None}
 
 
 def _prefill(dispatcher: CollectingDispatcher, tracker: Tracker) -> TicketPrefill | None:

@@ -1,15 +1,20 @@
-"""Validators for the answers a request form collects.
+"""Validators for the answers a request form collects, one per form slot.
 
 Each `validate_<slot>(text)` returns `Valid(value)` with the value to store, or `Invalid(reason)`
 with a code from REASONS; the Rasa layer re-asks with the response `utter_invalid_<slot>`, or
 `utter_forbidden_number` when a card number or an individual number (マイナンバー) was typed
 (`response_name`). Those two numbers are never accepted in any field, whatever the field: the
-ticket must not store them. Validators never raise on what a customer can type (empty, huge,
-emoji, HTML, control characters).
+ticket must not store them (the PII gate, madoguchi.text.pii, decides). Validators never raise on
+what a customer can type (empty, huge, emoji, HTML, control characters).
+
+A validator is registered by its name with `@validator(...)`, which also runs the opening every
+field shares (`_precheck`): a new form slot needs its entry in data/requests/types.yml, its slot
+and responses in domain.yml, and its `validate_<slot>` here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -28,7 +33,10 @@ from madoguchi.requests.classify import (
     says_all,
     text_lemmas,
 )
-from madoguchi.text.normalize import normalize, normalize_text
+from madoguchi.text import pii
+from madoguchi.text.normalize import normalize_text
+from madoguchi.text.pii.gate import Gate, load_finder
+from madoguchi.text.pii.vocabulary import DASHES, PREFECTURES
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +72,6 @@ REASONS: dict[str, str] = {
     "no_channel": "no known way of contacting (電話, メール, 郵便, カタログ, SMS) named",
 }
 FORBIDDEN_RESPONSE = "utter_forbidden_number"
-FORBIDDEN_LABELS = frozenset({"CREDIT_CARD", "MY_NUMBER"})
 
 
 def response_name(slot: str, reason: str) -> str:
@@ -75,104 +82,30 @@ def response_name(slot: str, reason: str) -> str:
 # --- never store card numbers or individual numbers ----------------------------------------
 
 
-@lru_cache(maxsize=1)
 def pii_module() -> ModuleType | None:
-    """madoguchi.text.pii, imported on first use (it loads spaCy), or None if missing."""
-    try:
-        from madoguchi.text import pii
-    except ImportError:  # a checkout without the PII finder: use the minimal checks below
-        log.warning("madoguchi.text.pii not importable; using the built-in number checks")
-        return None
-    return pii
+    """madoguchi.text.pii once its spaCy finder has loaded, or None when the finder cannot load
+    (the gate then checks by check digits alone)."""
+    return pii if load_finder() is not None else None
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _my_number_ok(digits: str) -> bool:
-    """The individual number's check digit (総務省令 第5条; the same rule as text/pii.py)."""
-    if len(digits) != 12:
-        return False
-    body = digits[:11]
-    total = 0
-    for n in range(1, 12):
-        p = int(body[11 - n])
-        q = n + 1 if n <= 6 else n - 5
-        total += p * q
-    rem = total % 11
-    return int(digits[11]) == (0 if rem <= 1 else 11 - rem)
-
-
-_NUMBER_RUN = re.compile(r"\d(?:[ \-]?\d){11,18}")
-
-
-def _fallback_forbidden_spans(text: str) -> list[tuple[str, int, int]]:
-    norm = normalize(text)
-    spans: list[tuple[str, int, int]] = []
-    for m in _NUMBER_RUN.finditer(norm.text):
-        digits = re.sub(r"\D", "", m.group())
-        label = None
-        if len(digits) == 12 and _my_number_ok(digits):
-            label = "MY_NUMBER"
-        elif 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            label = "CREDIT_CARD"
-        if label:
-            start, end = norm.span(m.start(), m.end())
-            spans.append((label, start, end))
-    return spans
-
-
-# Both numbers have at least 12 digits (individual number 12, cards 13-19): fewer digits in the
-# whole text cannot hold one, and most answers (names, e-mail, 「はい」) skip the matcher.
-_MIN_FORBIDDEN_DIGITS = 12
+def _gate() -> Gate:
+    return Gate(load_finder() if pii_module() is not None else None)
 
 
 def contains_forbidden(text: str) -> set[str]:
     """Labels of the numbers that must never be stored (CREDIT_CARD, MY_NUMBER) in text."""
-    if not text or sum(ch.isdigit() for ch in normalize_text(text)) < _MIN_FORBIDDEN_DIGITS:
-        return set()
-    pii = pii_module()
-    if pii is not None:
-        try:
-            return {str(label) for label in pii.contains_forbidden(text)} & FORBIDDEN_LABELS
-        except Exception:  # the finder failing must not let a card number through unchecked
-            log.exception("pii.contains_forbidden failed; using the built-in number checks")
-    return {label for label, _, _ in _fallback_forbidden_spans(text)}
+    return _gate().contains(text)
 
 
 def scrub_forbidden(text: str) -> str:
     """The text with card numbers and individual numbers replaced by their label."""
-    if not text or not contains_forbidden(text):
-        return text
-    pii = pii_module()
-    spans: list[tuple[str, int, int, str]]
-    if pii is not None:
-        spans = [
-            (s.label, s.start, s.end, pii.mask(s.text, style="label"))
-            for s in pii.find_pii(text)
-            if s.label in FORBIDDEN_LABELS
-        ]
-    else:
-        spans = [(lbl, a, b, f"[{lbl}]") for lbl, a, b in _fallback_forbidden_spans(text)]
-    for _, start, end, replacement in sorted(spans, key=lambda s: -s[1]):
-        text = text[:start] + replacement + text[end:]
-    if contains_forbidden(text):  # the finder and its own spans disagree: lose the digits
-        text = re.sub(r"[0-9０-９]", "*", text)
-    return text
+    return _gate().mask(text)[0]
 
 
 # --- shared cleaning ------------------------------------------------------------------------
 
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>|&(?:[A-Za-z]+|#\d+);")
-_DASH_CHARS = "-‐‑‒–—―−ー－ｰ"
 
 
 def _as_text(text: Any) -> str:
@@ -241,6 +174,53 @@ def _length(value: str, low: int, high: int) -> Invalid | None:
     if len(value) > high:
         return Invalid("too_long")
     return None
+
+
+# --- one validator per slot ----------------------------------------------------------------
+
+# Slot name -> its validator (`validate_<slot>`, registered by @validator).
+VALIDATORS: dict[str, Callable[[Any], Result]] = {}
+_ANY_WORDS: set[str] = set()
+
+
+def validator(
+    *, max_len: int, markup_ok: bool = False, any_words: bool = False
+) -> Callable[[Callable[[str], Result]], Callable[[Any], Result]]:
+    """Register `validate_<slot>` as the validator of <slot>, behind the opening every field
+    shares: the answer reaches it as text, already refused when it holds a forbidden number,
+    has no word, is far longer than `max_len` or is markup (unless `markup_ok`).
+
+    `any_words`: the validator accepts almost any words, so the form looks for an interruption
+    (a notice question, a wish for a person) before taking them as the answer.
+    """
+
+    def register(read: Callable[[str], Result]) -> Callable[[Any], Result]:
+        slot = read.__name__.removeprefix("validate_")
+        if slot == read.__name__ or slot in VALIDATORS:
+            raise ValueError(f"{read.__name__}: a validator is named validate_<slot>, once")
+
+        @functools.wraps(read)
+        def validate_answer(text: Any) -> Result:
+            raw = _precheck(text, max_len, markup_ok=markup_ok)
+            return raw if isinstance(raw, Invalid) else read(raw)
+
+        VALIDATORS[slot] = validate_answer
+        if any_words:
+            _ANY_WORDS.add(slot)
+        return validate_answer
+
+    return register
+
+
+def accepts_any_words(slot: str) -> bool:
+    """Whether the slot's validator takes almost any words (see `validator`)."""
+    return slot in _ANY_WORDS
+
+
+def _words(raw: str, high: int) -> Result:
+    """The answer in the customer's words, tidied, 1 to `high` characters."""
+    value = _clean(raw)
+    return _length(value, 1, high) or Valid(value)
 
 
 # --- lemma cues and polarity ----------------------------------------------------------------
@@ -342,11 +322,9 @@ def _strip_name(text: str) -> str:
     return name.strip()
 
 
-def validate_customer_name(text: str) -> Result:
+@validator(max_len=50, any_words=True)
+def validate_customer_name(raw: str) -> Result:
     """A person's name: 「山田太郎です」→「山田太郎」; no digits, e-mail or phone."""
-    raw = _precheck(text, 50)
-    if isinstance(raw, Invalid):
-        return raw
     name = _strip_name(_strip_symbols(_clean(raw)))
     if not name or not any(unicodedata.category(ch)[0] == "L" for ch in name):
         return Invalid("not_a_name")
@@ -402,13 +380,11 @@ def _format_phone(digits: str, run: str) -> str | None:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
-def validate_phone(text: str) -> Result:
+@validator(max_len=60)
+def validate_phone(raw: str) -> Result:
     """A Japanese number (landline, mobile, 0120/0570/050, +81), as 090-1234-5678."""
-    raw = _precheck(text, 60)
-    if isinstance(raw, Invalid):
-        return raw
     cleaned = _clean(raw)
-    for dash in _DASH_CHARS:
+    for dash in DASHES:
         cleaned = cleaned.replace(dash, "-")
     found: list[str] = []
     for m in _PHONE_RUN.finditer(cleaned):
@@ -434,18 +410,16 @@ _EMAIL = re.compile(
 )
 
 
-def validate_email(text: str) -> Result:
+@validator(max_len=254)
+def validate_email(raw: str) -> Result:
     """One e-mail address (full-width typed is fine). Dots anywhere in the local part are
     accepted: older Japanese mobile addresses (taro..yamada.@docomo.ne.jp) still receive mail."""
-    raw = _precheck(text, 254)
-    if isinstance(raw, Invalid):
-        return raw
     cleaned = _clean(raw).replace("＠", "@")
     found: list[str] = []
     for m in _EMAIL.finditer(cleaned):
         before = cleaned[m.start() - 1] if m.start() else " "
         after = cleaned[m.end()] if m.end() < len(cleaned) else " "
-        if before in _DASH_CHARS or after in _DASH_CHARS or after == "@":
+        if before in DASHES or after in DASHES or after == "@":
             return Invalid("bad_email")
         local, domain = m.group().rsplit("@", 1)
         tld = domain.rsplit(".", 1)[1]
@@ -459,20 +433,13 @@ def validate_email(text: str) -> Result:
     return Valid(found[0])
 
 
-_PREFECTURES = tuple(
-    "北海道 青森 岩手 宮城 秋田 山形 福島 茨城 栃木 群馬 埼玉 千葉 東京 神奈川 新潟 富山 石川 福井 "
-    "山梨 長野 岐阜 静岡 愛知 三重 滋賀 京都 大阪 兵庫 奈良 和歌山 鳥取 島根 岡山 広島 山口 徳島 "
-    "香川 愛媛 高知 福岡 佐賀 長崎 熊本 大分 宮崎 鹿児島 沖縄".split()
-)
 _MUNICIPALITY = re.compile(r"[\u4e00-\u9fff々ぁ-んァ-ヶー]{1,10}[市区町村郡]")
 _POSTAL_CODE = re.compile(r"〒\s*\d{3}-?\d{4}|(?<!\d)\d{3}-\d{4}(?!\d)|〒")
 
 
-def validate_postal_address(text: str) -> Result:
+@validator(max_len=200)
+def validate_postal_address(raw: str) -> Result:
     """An address as typed (white space tidied) with a prefecture, city or postal code in it."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     address = _clean_as_typed(raw)
     invalid = _length(address, 5, 200)
     if invalid:
@@ -480,7 +447,7 @@ def validate_postal_address(text: str) -> Result:
     check = _clean(address)
     if "@" in check:
         return Invalid("bad_address")
-    has_place = any(p in check for p in _PREFECTURES) or bool(_MUNICIPALITY.search(check))
+    has_place = any(p in check for p in PREFECTURES) or bool(_MUNICIPALITY.search(check))
     postal = _POSTAL_CODE.search(check)
     rest = _POSTAL_CODE.sub("", check)
     letters = sum(1 for ch in rest if unicodedata.category(ch)[0] == "L")
@@ -499,12 +466,10 @@ _MEMBER_M = re.compile(r"(?<![A-Za-z0-9])[Mm]\s?-?\s?(\d{8})(?!\d)")
 _MEMBER_DIGITS = re.compile(r"(?<![\d-])(\d{8,10}|\d{4,5}-\d{4,5})(?![\d-])")
 
 
-def validate_member_number(text: str) -> Result:
+@validator(max_len=60)
+def validate_member_number(raw: str) -> Result:
     """The member number (M12345678, or its digits), or None when there is none or it is not
     known (「なし」「ありません」「わからない」)."""
-    raw = _precheck(text, 60)
-    if isinstance(raw, Invalid):
-        return raw
     cleaned = _clean(raw)
     if any(ch.isdigit() for ch in cleaned):
         with_m = {f"M{m.group(1)}" for m in _MEMBER_M.finditer(cleaned)}
@@ -521,20 +486,15 @@ def validate_member_number(text: str) -> Result:
     return Invalid("bad_member_number")
 
 
-def validate_preferred_time(text: str) -> Result:
+@validator(max_len=100, any_words=True)
+def validate_preferred_time(raw: str) -> Result:
     """When to call, in the customer's words (「平日の午前中」「18時以降」「いつでも」)."""
-    raw = _precheck(text, 100)
-    if isinstance(raw, Invalid):
-        return raw
-    value = _clean(raw)
-    return _length(value, 1, 100) or Valid(value)
+    return _words(raw, 100)
 
 
-def validate_is_agent(text: str) -> Result:
+@validator(max_len=200)
+def validate_is_agent(raw: str) -> Result:
     """代理人によるご請求か: 本人/自分 → False; 代理/家族の代わり → True; else はい/いいえ."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     seq = _answer_seq(raw)
     votes = _polarities(seq, load_cues().answers["agent"], "agent")
     if any(votes):
@@ -545,19 +505,9 @@ def validate_is_agent(text: str) -> Result:
     return Invalid("unclear") if answer is None else Valid(answer)
 
 
-def validate_yes_no(text: str) -> Result:
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
-    answer = parse_yes_no(raw)
-    return Invalid("unclear") if answer is None else Valid(answer)
-
-
-def validate_cancel_membership(text: str) -> Result:
+@validator(max_len=200)
+def validate_cancel_membership(raw: str) -> Result:
     """Whether to cancel the WEB membership too: 退会します/はい → True; 続けます/いいえ → False."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     seq = _answer_seq(raw)
     if _mentions_unknown(seq):
         return Invalid("unclear")
@@ -569,11 +519,9 @@ def validate_cancel_membership(text: str) -> Result:
     return Invalid("unclear")
 
 
-def validate_suspension_scope(text: str) -> Result:
+@validator(max_len=200, any_words=True)
+def validate_suspension_scope(raw: str) -> Result:
     """All data, or a specific use: {"scope": "all"|"specific", "detail": the answer}."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     detail = _clean(raw)
     invalid = _length(detail, 1, 200)
     if invalid:
@@ -589,29 +537,21 @@ def validate_suspension_scope(text: str) -> Result:
     return Valid({"scope": "specific", "detail": detail})
 
 
-def _free_text(text: str, high: int) -> Result:
-    raw = _precheck(text, high)
-    if isinstance(raw, Invalid):
-        return raw
-    value = _clean(raw)
-    return _length(value, 1, high) or Valid(value)
-
-
-def validate_correction_item(text: str) -> Result:
+@validator(max_len=200, any_words=True)
+def validate_correction_item(raw: str) -> Result:
     """Which item is wrong (住所, 電話番号 …), in the customer's words."""
-    return _free_text(text, 200)
+    return _words(raw, 200)
 
 
-def validate_correction_value(text: str) -> Result:
+@validator(max_len=200, any_words=True)
+def validate_correction_value(raw: str) -> Result:
     """The right content, in the customer's words."""
-    return _free_text(text, 200)
+    return _words(raw, 200)
 
 
-def validate_third_party_recipients(text: str) -> Result:
+@validator(max_len=200, any_words=True)
+def validate_third_party_recipients(raw: str) -> Result:
     """Known recipients (Google, LINE, 提携先 …); 「全部」 → all; else the customer's words."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     found = extract_recipients(raw)
     if found:
         return Valid(found)
@@ -621,11 +561,9 @@ def validate_third_party_recipients(text: str) -> Result:
     return _length(words, 1, 200) or Valid([words])
 
 
-def validate_marketing_channels(text: str) -> Result:
+@validator(max_len=200)
+def validate_marketing_channels(raw: str) -> Result:
     """Channels to stop (phone, email, post, catalogue, sms); 「全部」 → every channel."""
-    raw = _precheck(text, 200)
-    if isinstance(raw, Invalid):
-        return raw
     found = extract_channels(raw)
     if found:
         return Valid(found)
@@ -634,31 +572,11 @@ def validate_marketing_channels(text: str) -> Result:
     return Invalid("no_channel")
 
 
-def validate_complaint_details(text: str) -> Result:
+@validator(max_len=2000, markup_ok=True, any_words=True)
+def validate_complaint_details(raw: str) -> Result:
     """The complaint as the customer wrote it (line breaks kept), up to 2000 characters."""
-    raw = _precheck(text, 2000, markup_ok=True)
-    if isinstance(raw, Invalid):
-        return raw
     value = _clean_as_typed(raw, keep_newlines=True)
     return _length(value, 1, 2000) or Valid(value)
-
-
-VALIDATORS: dict[str, Callable[[str], Result]] = {
-    "customer_name": validate_customer_name,
-    "phone": validate_phone,
-    "postal_address": validate_postal_address,
-    "email": validate_email,
-    "member_number": validate_member_number,
-    "preferred_time": validate_preferred_time,
-    "is_agent": validate_is_agent,
-    "correction_item": validate_correction_item,
-    "correction_value": validate_correction_value,
-    "suspension_scope": validate_suspension_scope,
-    "cancel_membership": validate_cancel_membership,
-    "third_party_recipients": validate_third_party_recipients,
-    "marketing_channels": validate_marketing_channels,
-    "complaint_details": validate_complaint_details,
-}
 
 
 def validate(slot: str, text: str) -> Result:

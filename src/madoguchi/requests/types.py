@@ -1,7 +1,8 @@
-"""The request types the assistant takes, loaded from data/requests/types.yml.
+"""The request types the assistant takes and the form's slots, loaded from data/requests/types.yml.
 
 What a type is called, which notice sections it rests on, what the ticket needs and what the
-customer is told next are data: a revised notice changes the YAML, not this module.
+customer is told next are data: a revised notice changes the YAML, not this module. The form's
+slots are declared there once (`form_slots`); `SLOT_NAMES` and `CONTACT_SLOTS` are read from it.
 """
 
 from __future__ import annotations
@@ -15,31 +16,11 @@ from typing import Any
 import yaml
 
 from madoguchi.infra.settings import project_root
+from madoguchi.text.pii.kinds import LABELS as PII_KINDS
 from madoguchi.tickets.workflow import REQUEST_TYPES as REQUEST_TYPE_IDS
 
 # REQUEST_TYPE_IDS: the `request_type` slot values (DESIGN.md "Contracts"), in notice order. The
 # ticket side owns the vocabulary (tickets never import requests); the requests name it here.
-
-# Every form slot a request may need; fields.VALIDATORS has one validator per name.
-SLOT_NAMES: tuple[str, ...] = (
-    "customer_name",
-    "phone",
-    "postal_address",
-    "email",
-    "member_number",
-    "preferred_time",
-    "is_agent",
-    "correction_item",
-    "correction_value",
-    "suspension_scope",
-    "cancel_membership",
-    "third_party_recipients",
-    "marketing_channels",
-    "complaint_details",
-)
-
-# How to reach the customer (SLOT_NAMES up to is_agent); every other slot says what is asked.
-CONTACT_SLOTS: frozenset[str] = frozenset(SLOT_NAMES[: SLOT_NAMES.index("is_agent") + 1])
 
 PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal")  # most urgent first, as in tickets
 
@@ -61,6 +42,19 @@ def data_dir() -> Path:
         if (folder / TYPES_FILE).is_file():
             return folder
     return candidates[-1]
+
+
+@dataclass(frozen=True)
+class FormSlot:
+    """A slot the request form may ask, as types.yml declares it (see its `form_slots`)."""
+
+    name: str
+    contact: bool = False  # how to reach the customer: asked after the details, once
+    carries_over: bool = False  # kept for the next request in the conversation
+    volunteered: str | None = None  # a PII kind taken from any answer (PHONE, EMAIL)
+
+
+_FORM_SLOT_KEYS = frozenset({"contact", "carries_over", "volunteered"})
 
 
 @dataclass(frozen=True)
@@ -116,6 +110,7 @@ class Catalogue:
     """Everything types.yml says: the types and the texts of the confirmation summary."""
 
     types: Mapping[str, RequestType]
+    form_slots: Mapping[str, FormSlot]
     summary_labels: Mapping[str, str]
     summary_values: Mapping[str, str]
     channel_labels: Mapping[str, str]
@@ -131,7 +126,30 @@ def _iterable(value: Any) -> bool:
     return isinstance(value, (list, tuple, set, frozenset))
 
 
-def _slot_spec(raw: Any, type_id: str) -> SlotSpec:
+def _form_slots(raw: Any) -> dict[str, FormSlot]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise RequestDataError("types.yml: no `form_slots` mapping")
+    slots: dict[str, FormSlot] = {}
+    for name, spec in raw.items():
+        spec = spec or {}
+        if not isinstance(name, str) or not isinstance(spec, Mapping):
+            raise RequestDataError(f"form_slots: {name!r} needs a mapping of properties")
+        unknown = set(spec) - _FORM_SLOT_KEYS
+        if unknown:
+            raise RequestDataError(f"form_slots: {name}: unknown properties {sorted(unknown)}")
+        volunteered = spec.get("volunteered")
+        if volunteered is not None and volunteered not in PII_KINDS:
+            raise RequestDataError(f"form_slots: {name}: no PII kind {volunteered!r}")
+        slots[name] = FormSlot(
+            name,
+            contact=bool(spec.get("contact", False)),
+            carries_over=bool(spec.get("carries_over", False)),
+            volunteered=volunteered,
+        )
+    return slots
+
+
+def _slot_spec(raw: Any, type_id: str, known: Mapping[str, FormSlot]) -> SlotSpec:
     if isinstance(raw, str):
         spec = SlotSpec(raw)
     elif isinstance(raw, Mapping) and isinstance(raw.get("name"), str):
@@ -144,14 +162,16 @@ def _slot_spec(raw: Any, type_id: str) -> SlotSpec:
         spec = SlotSpec(raw["name"], bool(raw.get("optional", False)), ask_if)
     else:
         raise RequestDataError(f"{type_id}: a slot is a name or a mapping with name: {raw!r}")
-    if spec.name not in SLOT_NAMES:
+    if spec.name not in known:
         raise RequestDataError(f"{type_id}: unknown slot {spec.name!r}")
-    if spec.ask_if and spec.ask_if.slot not in SLOT_NAMES:
+    if spec.ask_if and spec.ask_if.slot not in known:
         raise RequestDataError(f"{type_id}: ask_if names unknown slot {spec.ask_if.slot!r}")
     return spec
 
 
-def _request_type(type_id: str, raw: Mapping[str, Any]) -> RequestType:
+def _request_type(
+    type_id: str, raw: Mapping[str, Any], known: Mapping[str, FormSlot]
+) -> RequestType:
     def text(key: str) -> str:
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -161,7 +181,7 @@ def _request_type(type_id: str, raw: Mapping[str, Any]) -> RequestType:
     priority = str(raw.get("priority", "normal"))
     if priority not in PRIORITIES:
         raise RequestDataError(f"{type_id}: unknown priority {priority!r}")
-    slots = tuple(_slot_spec(s, type_id) for s in raw.get("slots") or ())
+    slots = tuple(_slot_spec(s, type_id, known) for s in raw.get("slots") or ())
     if not slots:
         raise RequestDataError(f"{type_id}: no slots")
     if len({s.name for s in slots}) != len(slots):
@@ -191,7 +211,8 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
     missing = set(REQUEST_TYPE_IDS) - set(raw_types)
     if unknown or missing:
         raise RequestDataError(f"types.yml: unknown {sorted(unknown)}, missing {sorted(missing)}")
-    types = {tid: _request_type(tid, raw_types[tid]) for tid in REQUEST_TYPE_IDS}
+    form_slots = _form_slots(raw.get("form_slots"))
+    types = {tid: _request_type(tid, raw_types[tid], form_slots) for tid in REQUEST_TYPE_IDS}
     if len({t.intent for t in types.values()}) != len(types):
         raise RequestDataError("types.yml: two types share an intent")
 
@@ -203,6 +224,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
 
     return Catalogue(
         types=types,
+        form_slots=form_slots,
         summary_labels=strings("summary_labels"),
         summary_values=strings("summary_values"),
         channel_labels=strings("channel_labels"),
@@ -267,11 +289,12 @@ def slots_for(type_ids: Sequence[str], slots: Mapping[str, Any] | None = None) -
     once each, so a double request does not ask for the name twice; ask_if conditions apply.
     """
     known = slots or {}
+    form_slots = load_catalogue().form_slots
     details: list[str] = []
     contact: list[str] = []
     for tid in type_ids:
         for name in get_type(tid).slots_to_ask(known):
-            bucket = contact if name in CONTACT_SLOTS else details
+            bucket = contact if form_slots[name].contact else details
             if name not in bucket:
                 bucket.append(name)
     return details + contact
@@ -281,3 +304,18 @@ def is_optional(slot: str, type_ids: Sequence[str]) -> bool:
     """A slot the customer may leave out (「なし」) for every one of these types."""
     specs = [s for t in type_ids for s in get_type(t).slots if s.name == slot]
     return bool(specs) and all(s.optional for s in specs)
+
+
+def form_slots() -> Mapping[str, FormSlot]:
+    """Every slot the request form may ask, in the order types.yml declares them."""
+    return load_catalogue().form_slots
+
+
+def __getattr__(name: str) -> Any:
+    """SLOT_NAMES (every form slot) and CONTACT_SLOTS (how to reach the customer), read from
+    types.yml when first asked for."""
+    if name == "SLOT_NAMES":
+        return tuple(form_slots())
+    if name == "CONTACT_SLOTS":
+        return frozenset(s.name for s in form_slots().values() if s.contact)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
