@@ -76,7 +76,8 @@ def test_the_desk_reads_who_said_what_and_when() -> None:
         ("system", tr.RESUMED, None),
     ]
     assert lines[0]["at"] == ev.iso(at(1))
-    assert tr.PAUSED == "担当者に引き継ぎました（ボット停止）" and tr.RESUMED == "ボットに戻しました"
+    assert tr.PAUSED == "担当者に引き継ぎました（ボット停止）"
+    assert tr.RESUMED == "ボットに戻しました"
 
 
 def test_the_review_reads_each_turn_with_nlu_actions_and_slots() -> None:
