@@ -1,8 +1,8 @@
 """Alembic environment for madoguchi's tables only.
 
 `madoguchi.infra.db.upgrade` passes an open connection in `config.attributes["connection"]`
-(or a URL in `config.attributes["url"]`); there is no alembic.ini. Tables that madoguchi's models do not
-declare (Rasa's `events`, anything else in the shared database) are invisible here: never
+(or a URL in `config.attributes["url"]`); there is no alembic.ini. Tables that madoguchi's models
+do not declare (Rasa's `events`, anything else in the shared database) are invisible here: never
 reflected, never compared, never dropped.
 """
 
