@@ -22,6 +22,7 @@ ROOT = project_root()
 TRAINING = sorted((ROOT / "data" / "nlu").glob("*.yml"))
 HELD_OUT_NLU = sorted((ROOT / "eval").glob("nlu_heldout_*.yml"))
 HELD_OUT_NOTICE = ROOT / "eval" / "notice_questions.yml"
+REALWORLD = sorted((ROOT / "eval" / "realworld").glob("*.yml"))
 ACCEPTANCE = ROOT.parent / "shared" / "eval" / "acceptance.jsonl"
 
 _PUNCTUATION = re.compile(r"[\s。、，,．.!！?？「」『』…・ー〜~]")
@@ -53,6 +54,32 @@ def test_no_held_out_nlu_message_is_trained_on() -> None:
 def test_no_held_out_notice_question_is_trained_on() -> None:
     copies = [q.text for q in load_questions(HELD_OUT_NOTICE) if _key(q.text) in TRAINED]
     assert copies == []
+
+
+def _realworld() -> list[dict]:
+    return [row for path in REALWORLD for row in yaml.safe_load(path.read_text("utf-8"))]
+
+
+def test_no_real_customer_message_is_trained_on() -> None:
+    rows = _realworld()
+    assert len(rows) >= 300
+    assert [row["text"] for row in rows if _key(row["text"]) in TRAINED] == []
+
+
+def test_every_real_customer_message_cites_its_source_and_both_labels() -> None:
+    for row in _realworld():
+        assert str(row["source"]).startswith(("http://", "https://")), row["id"]
+        assert set(row["labels"]) == {"first", "second"}, row["id"]
+        if row["labels"]["first"] != row["labels"]["second"]:
+            assert row.get("settled"), row["id"]
+
+
+def test_a_fifth_of_the_real_customer_messages_is_kept_apart() -> None:
+    dev = yaml.safe_load((ROOT / "eval" / "realworld" / "dev.yml").read_text("utf-8"))
+    final = yaml.safe_load((ROOT / "eval" / "realworld" / "final.yml").read_text("utf-8"))
+    assert not {r["id"] for r in dev} & {r["id"] for r in final}
+    # every fifth message of each label, rounded up: a little over a fifth in all
+    assert 0.18 <= len(final) / (len(dev) + len(final)) <= 0.25
 
 
 def test_the_held_out_nlu_set_measures_every_dialogue_intent() -> None:

@@ -1,7 +1,7 @@
-"""Specification of our Rasa NLU components: the Japanese tokenizer and the reading featurizer.
+"""Specification of our Rasa NLU components: the Japanese tokenizer and the intent classifier.
 
 Both run here as Rasa runs them in a model: the tokenizer fills a message's tokens, the
-featurizer is trained on training data, persisted to model storage and loaded back.
+classifier is trained on training data, persisted to model storage and loaded back.
 """
 
 from __future__ import annotations
@@ -15,16 +15,24 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from madoguchi.rasa_adapters.nlu.reading_featurizer import ReadingFeaturizer
+from madoguchi.intents.model import COEF_FILE, INTERCEPT_FILE
+from madoguchi.rasa_adapters.nlu.intent_classifier import JapaneseIntentClassifier
 from madoguchi.rasa_adapters.nlu.tokenizer import EMPTY_MESSAGE, JapaneseTokenizer
 
 TRAINING = [
     ("個人情報を削除してください", "request_suspension"),
+    ("登録を消してほしい", "request_suspension"),
     ("登録内容を開示してほしい", "request_disclosure"),
+    ("私の情報を見せてください", "request_disclosure"),
+    ("カタログを止めてください", "request_marketing_optout"),
+    ("ダイレクトメールはもういりません", "request_marketing_optout"),
+    ("先日テレビで番組を見ました", "out_of_scope"),
+    ("家族でよく買い物をしています", "out_of_scope"),
+    ("昨日は雨が降っていました", "out_of_scope"),
     ("失礼します", "goodbye"),
     ("ありがとうございました", "thanks"),
 ]
@@ -37,31 +45,23 @@ def tokenized(text: str, intent: str | None = None) -> Message:
 
 
 def context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), node_name="reading")
+    return ExecutionContext(GraphSchema({}), node_name="intents")
 
 
-def trained(tmp_path: Path, **config: int) -> tuple[ReadingFeaturizer, LocalModelStorage]:
-    return trained_on(tmp_path, TRAINING, **{"min_df": 1, **config})
-
-
-def trained_on(
-    tmp_path: Path, examples: list[tuple[str, str]], **config: int
-) -> tuple[ReadingFeaturizer, LocalModelStorage]:
+def trained(tmp_path: Path, **config) -> tuple[JapaneseIntentClassifier, LocalModelStorage]:
     storage = LocalModelStorage(tmp_path)
-    featurizer = ReadingFeaturizer.create(
-        {**ReadingFeaturizer.get_default_config(), **config}, storage, Resource("reading"),
-        context(),
+    classifier = JapaneseIntentClassifier.create(
+        {**JapaneseIntentClassifier.get_default_config(), "reading_min_df": 1, **config},
+        storage, Resource("intents"), context(),
     )
-    data = TrainingData([tokenized(text, intent) for text, intent in examples])
-    featurizer.train(data)
-    return featurizer, storage
+    classifier.train(TrainingData([tokenized(t, i) for t, i in TRAINING]))
+    return classifier, storage
 
 
-def sentence_vector(featurizer: ReadingFeaturizer, text: str) -> np.ndarray:
+def parsed(classifier: JapaneseIntentClassifier, text: str) -> Message:
     message = tokenized(text)
-    featurizer.process([message])
-    _, sentence = message.get_sparse_features(TEXT)
-    return sentence.features.toarray()[0]
+    classifier.process([message])
+    return message
 
 
 def test_tokens_keep_surface_and_offsets_and_carry_lemma_part_of_speech_and_reading():
@@ -81,82 +81,77 @@ def test_a_blank_message_still_has_one_token_for_the_classifier():
     assert token.lemma == EMPTY_MESSAGE
 
 
-def test_kanji_and_kana_spellings_of_a_request_get_the_same_reading_features(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    kanji = sentence_vector(featurizer, "削除してください")
-    kana = sentence_vector(featurizer, "さくじょしてください")
-    assert kanji.sum() > 0
-    np.testing.assert_array_equal(kanji, kana)
+def test_the_classifier_sets_the_intent_and_a_ranking_as_rasa_classifiers_do(tmp_path):
+    classifier, _ = trained(tmp_path, ranking_length=3)
+    message = parsed(classifier, "私の登録内容を開示してください")
+    intent = message.get(INTENT)
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert intent["name"] == "request_disclosure"
+    assert len(ranking) == 3
+    assert ranking[0] == intent
+    assert [r["confidence"] for r in ranking] == sorted(
+        (r["confidence"] for r in ranking), reverse=True)
 
 
-def test_half_width_katakana_reads_like_the_kanji_it_spells(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    np.testing.assert_array_equal(
-        sentence_vector(featurizer, "ｼﾂﾚｲｼﾏｽ"), sentence_vector(featurizer, "失礼します")
+def test_a_request_spelt_in_kana_reads_like_the_kanji_one(tmp_path):
+    classifier, _ = trained(tmp_path)
+    assert parsed(classifier, "さくじょしてください").get(INTENT)["name"] == "request_suspension"
+    assert parsed(classifier, "ｶﾀﾛｸﾞをとめてください").get(INTENT)["name"] == (
+        "request_marketing_optout")
+
+
+def confidence_of(message: Message, intent: str) -> float:
+    return next(r["confidence"] for r in message.get(INTENT_RANKING_KEY) if r["name"] == intent)
+
+
+def test_a_story_before_the_wish_weighs_less_than_the_wish(tmp_path):
+    """Read clause by clause, the wish at the end gains on the story it follows; counted as one
+    bag of words (max_clauses 1) the story's words dominate."""
+    text = "先日テレビで番組を見ました。家族でよく買い物をしています。カタログを止めてください"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    by_clause = parsed(trained(tmp_path / "a")[0], text)
+    whole = parsed(trained(tmp_path / "b", max_clauses=1)[0], text)
+    wish = "request_marketing_optout"
+    assert [r["name"] for r in by_clause.get(INTENT_RANKING_KEY)[:2]].count(wish) == 1
+    assert confidence_of(by_clause, wish) > 10 * confidence_of(whole, wish)
+
+
+def test_the_persisted_classifier_loads_and_ranks_the_same(tmp_path):
+    classifier, storage = trained(tmp_path)
+    loaded = JapaneseIntentClassifier.load(
+        {**JapaneseIntentClassifier.get_default_config(), "reading_min_df": 1}, storage,
+        Resource("intents"), context(),
     )
+    text = "昔の住所が残っているので私の情報を見せてください。それと削除もお願いします"
+    assert parsed(loaded, text).get(INTENT_RANKING_KEY) == parsed(
+        classifier, text).get(INTENT_RANKING_KEY)
 
 
-def test_sequence_features_have_one_row_per_token(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    message = tokenized("開示してほしいです")
-    featurizer.process([message])
-    sequence, sentence = message.get_sparse_features(TEXT)
-    assert sequence.features.shape[0] == len(message.get(TOKENS_NAMES[TEXT]))
-    assert sentence.features.shape == (1, sequence.features.shape[1])
+def test_the_stored_model_is_arrays_and_json_never_a_pickle(tmp_path):
+    _, storage = trained(tmp_path)
+    with storage.read_from(Resource("intents")) as folder:
+        for name in (COEF_FILE, INTERCEPT_FILE):
+            assert np.load(folder / name, allow_pickle=False).size > 0
+        assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.joblib"))
 
 
-def test_n_grams_never_seen_in_training_add_nothing(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    assert sentence_vector(featurizer, "ヴョヴョ").sum() == 0
+def test_a_blank_message_gets_a_ranking_too(tmp_path):
+    classifier, _ = trained(tmp_path)
+    message = parsed(classifier, "\u3000 ")
+    assert message.get(INTENT)["name"] in {i for _, i in TRAINING}
 
 
-def test_punctuation_has_no_reading_so_it_changes_nothing(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    np.testing.assert_array_equal(
-        sentence_vector(featurizer, "削除、してください！"),
-        sentence_vector(featurizer, "削除してください"),
-    )
-
-
-def test_a_message_without_tokens_gets_no_features(tmp_path):
-    featurizer, _ = trained(tmp_path)
-    message = Message({TEXT: "削除"})  # not tokenized
-    featurizer.process([message])
-    assert message.get_sparse_features(TEXT) == (None, None)
-
-
-def test_the_persisted_featurizer_loads_with_the_same_vocabulary(tmp_path):
-    featurizer, storage = trained(tmp_path)
-    loaded = ReadingFeaturizer.load(
-        ReadingFeaturizer.get_default_config(), storage, Resource("reading"), context()
-    )
-    text = "登録内容を削除してほしい"
-    np.testing.assert_array_equal(sentence_vector(loaded, text), sentence_vector(featurizer, text))
-
-
-def test_n_grams_from_fewer_than_min_df_training_messages_are_left_out(tmp_path):
-    featurizer, _ = trained_on(
-        tmp_path, [("削除して", "a"), ("削除したい", "b"), ("開示して", "c")], min_df=2
-    )
-    assert sentence_vector(featurizer, "サクジョ").sum() > 0  # in two messages
-    assert sentence_vector(featurizer, "カイジ").sum() == 0  # in one
-
-
-def test_training_data_without_a_shared_n_gram_gives_a_featurizer_that_adds_nothing(tmp_path):
-    with pytest.warns(UserWarning, match="no reading n-gram"):
-        featurizer, storage = trained_on(tmp_path, [("削除", "a")], min_df=2)
-    message = tokenized("削除")
-    featurizer.process([message])
-    assert message.get_sparse_features(TEXT) == (None, None)
-    loaded = ReadingFeaturizer.load(
-        ReadingFeaturizer.get_default_config(), storage, Resource("reading"), context()
-    )
-    loaded.process([message])
-    assert message.get_sparse_features(TEXT) == (None, None)
-
-
-@pytest.mark.parametrize("config", [{"min_ngram": 0}, {"min_ngram": 4, "max_ngram": 2},
-                                    {"max_ngram": "4"}, {"min_df": 0}, {"min_df": 0.5}])
-def test_a_nonsensical_n_gram_range_is_refused(tmp_path, config):
+@pytest.mark.parametrize("config", [
+    {"features": []},
+    {"features": ["words", "sounds"]},
+    {"last_clause_weight": 0.5},
+    {"max_clauses": 0},
+    {"whole_weight": -1},
+])
+def test_a_nonsensical_configuration_is_refused(tmp_path, config):
     with pytest.raises(InvalidConfigException):
-        trained(tmp_path, **config)
+        JapaneseIntentClassifier.create(
+            {**JapaneseIntentClassifier.get_default_config(), **config},
+            LocalModelStorage(tmp_path), Resource("intents"), context(),
+        )

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from madoguchi.notice import Notice, SectionRetriever, compose_answer, load_notice
-from madoguchi.notice.loader import split_sentences
 from madoguchi.notice.retrieval import content_lemmas
+from madoguchi.text.sentences import split_sentences
 
 DEFAULT_K = 3
 QUOTE_MAX_CHARS = 160

@@ -16,6 +16,7 @@ import yaml
 
 from madoguchi.infra.settings import load_settings
 from madoguchi.notice.model import EXPECTED_IDS, Limit, Notice, NoticeError, Section
+from madoguchi.text.sentences import split_sentences
 
 SECTIONS_FILE = "sections.yml"
 LIMITS_FILE = "limits.yml"
@@ -23,29 +24,9 @@ LIMITS_FILE = "limits.yml"
 # Templates the answer composer relies on.
 REQUIRED_TEMPLATES = ("reply", "list_item", "list_marker", "note_marker", "ellipsis")
 
-_OPENING = "（(「『【［["
-_CLOSING = "）)」』】］]"
-_SENTENCE_END = "。"
 _WHITESPACE = re.compile(r"\s+")
 # 「…」 in a limit's reply quotes the notice; it must be found there.
 _QUOTE = re.compile(r"「([^「」]+)」")
-
-
-def split_sentences(line: str) -> list[str]:
-    """Sentences of one line; a 。 inside brackets (「商品等」といいます。）) does not end one."""
-    sentences: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(line):
-        if ch in _OPENING:
-            depth += 1
-        elif ch in _CLOSING:
-            depth = max(0, depth - 1)
-        elif ch == _SENTENCE_END and depth == 0:
-            sentences.append(line[start : i + 1])
-            start = i + 1
-    sentences.append(line[start:])
-    return [s.strip() for s in sentences if s.strip()]
 
 
 def sentence_key(sentence: str) -> str:

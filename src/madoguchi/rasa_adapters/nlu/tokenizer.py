@@ -3,7 +3,7 @@
 A thin adapter around `madoguchi.text.tokenize`: tokens keep the customer's surface text and
 exact offsets (entities depend on them); `lemma` carries the normalised dictionary form, which
 Rasa's CountVectorsFeaturizer uses by default, so features see one form of each word; the data
-holds the part of speech and the katakana reading (for `ReadingFeaturizer`).
+holds the part of speech and the katakana reading (for `JapaneseIntentClassifier`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,151 @@
+"""The intent model: logistic regression over the features, reading a long message clause by clause.
+
+Real customers tell a story first and say what they want in one clause, usually near the end
+(「…先日カタログが届きました。もう送らないでください」). Counted as one bag of words, the story
+outweighs the wish. So a message of several clauses is also read clause by clause: the clauses'
+intent distributions are averaged with weights that grow towards the end, and that average is
+combined with the distribution of the whole message, which weighs half as much. A one-clause
+message is read as a whole.
+
+Measured on eval/realworld/dev.yml (make bench BENCH=nlu prints the real figures): against the
+whole message alone, the clause reading raised macro-F1 on messages over 100 characters without
+changing the short held-out sets.
+
+A trained model is stored as JSON (classes, vocabularies, settings) and .npy arrays loaded
+without pickle, so a model file cannot carry code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from madoguchi.intents.features import KINDS, Featurizer, Stretch, WordLike
+from madoguchi.text.sentences import message_clauses
+
+META_FILE = "intent_model.json"
+COEF_FILE = "intent_model_coef.npy"
+INTERCEPT_FILE = "intent_model_intercept.npy"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kinds: tuple[str, ...] = KINDS
+    # An n-gram of a reading seen in one training message only rarely helps on new wording
+    # but doubles the fitting time; the other kinds keep everything.
+    min_df: tuple[tuple[str, int], ...] = (("readings", 2),)
+    max_iter: int = 200
+    # How much more the last clause weighs than the first (linear in between), and how much the
+    # whole message weighs against the clauses' average. Chosen on eval/realworld/dev.yml (whole
+    # 0.5, last 3: macro-F1 0.761 against 0.733 for whole 1, last 1; the short held-out sets
+    # 0.960 against 0.963).
+    last_clause_weight: float = 3.0
+    whole_weight: float = 0.5
+    # Only the last clauses of a very long message are read one by one: the wish is near the
+    # end, and the work per message stays bounded.
+    max_clauses: int = 12
+
+    def validate(self) -> None:
+        if not self.kinds or set(self.kinds) - set(KINDS):
+            raise ValueError(f"kinds must be some of {KINDS}, got {list(self.kinds)}")
+        if self.max_iter < 1 or self.max_clauses < 1 or self.last_clause_weight < 1:
+            raise ValueError("max_iter, max_clauses >= 1 and last_clause_weight >= 1 required")
+        if self.whole_weight < 0:
+            raise ValueError("whole_weight must be >= 0")
+
+
+class IntentModel:
+    """Fitted weights and vocabularies; ranks the intents of a tokenized message."""
+
+    def __init__(self, config: ModelConfig, featurizer: Featurizer, classes: Sequence[str],
+                 coef: np.ndarray, intercept: np.ndarray) -> None:
+        self.config = config
+        self.featurizer = featurizer
+        self.classes = tuple(classes)
+        self.coef = coef
+        self.intercept = intercept
+
+    @classmethod
+    def fit(cls, examples: Sequence[tuple[Sequence[WordLike], str]],
+            config: ModelConfig | None = None, random_state: int = 42) -> IntentModel:
+        config = config or ModelConfig()
+        config.validate()
+        labels = sorted({label for _, label in examples})
+        if len(labels) < 2:
+            raise ValueError(f"an intent model needs at least two intents, got {labels}")
+        featurizer = Featurizer(config.kinds, dict(config.min_df))
+        x = featurizer.fit_transform([Stretch.of(words) for words, _ in examples])
+        clf = LogisticRegression(
+            solver="lbfgs", max_iter=config.max_iter, class_weight="balanced",
+            random_state=random_state,
+        )
+        clf.fit(x, [label for _, label in examples])
+        return cls(config, featurizer, [str(c) for c in clf.classes_], clf.coef_,
+                   clf.intercept_)
+
+    def probabilities(self, stretches: Sequence[Stretch]) -> np.ndarray:
+        scores = self.featurizer.transform(stretches) @ self.coef.T + self.intercept
+        if self.coef.shape[0] == 1:  # two intents: sklearn keeps one row, for the second
+            second = 1 / (1 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - second, second])
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def rank(self, text: str, words: Sequence[WordLike]) -> list[tuple[str, float]]:
+        """Every intent with its probability, best first."""
+        whole = Stretch.of(words)
+        clauses = [
+            Stretch.of([w for w in words if start <= w.start < end])
+            for start, end in message_clauses(text)
+        ]
+        clauses = [c for c in clauses if c.lemmas][-self.config.max_clauses :]
+        if len(clauses) < 2:
+            probs = self.probabilities([whole])[0]
+        else:
+            rows = self.probabilities([whole, *clauses])
+            weights = np.linspace(1.0, self.config.last_clause_weight, len(clauses))
+            by_clause = (rows[1:] * weights[:, None]).sum(axis=0) / weights.sum()
+            whole_weight = self.config.whole_weight
+            probs = (whole_weight * rows[0] + by_clause) / (whole_weight + 1)
+        order = np.argsort(-probs, kind="stable")
+        return [(self.classes[i], float(probs[i])) for i in order]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "classes": list(self.classes),
+            "config": {
+                "kinds": list(self.config.kinds), "min_df": dict(self.config.min_df),
+                "max_iter": self.config.max_iter,
+                "last_clause_weight": self.config.last_clause_weight,
+                "whole_weight": self.config.whole_weight,
+                "max_clauses": self.config.max_clauses,
+            },
+            "vocabularies": self.featurizer.vocabularies(),
+        }
+        (folder / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        np.save(folder / COEF_FILE, self.coef, allow_pickle=False)
+        np.save(folder / INTERCEPT_FILE, self.intercept, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> IntentModel:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        raw = meta["config"]
+        config = ModelConfig(
+            kinds=tuple(raw["kinds"]), min_df=tuple(sorted(raw["min_df"].items())),
+            max_iter=raw["max_iter"], last_clause_weight=raw["last_clause_weight"],
+            whole_weight=raw["whole_weight"], max_clauses=raw["max_clauses"],
+        )
+        featurizer = Featurizer(config.kinds, dict(config.min_df), meta["vocabularies"])
+        coef = np.load(folder / COEF_FILE, allow_pickle=False)
+        intercept = np.load(folder / INTERCEPT_FILE, allow_pickle=False)
+        rows = 1 if len(meta["classes"]) == 2 else len(meta["classes"])
+        if coef.shape != (rows, sum(len(v) for v in meta["vocabularies"].values())):
+            raise ValueError(f"intent model in {folder} is inconsistent: weights {coef.shape}")
+        return cls(config, featurizer, meta["classes"], coef, intercept)

@@ -1,0 +1,66 @@
+"""Where Japanese sentences end, for the notice's lines and for customers' messages alike.
+
+A sentence end inside brackets or quotes does not count: 「商品等」といいます。） in the notice, and
+「もう送らないで」と言ったのに… in a message, where the quoted wish is part of the sentence that
+reports it.
+"""
+
+from __future__ import annotations
+
+OPENING = "（(「『【［["
+CLOSING = "）)」』】］]"
+# The notice ends its sentences with 。 only; customers also with ！？, line breaks and ….
+NOTICE_ENDS = "。"
+MESSAGE_ENDS = "。．！？!?\n"
+
+
+def sentence_spans(text: str, ends: str = NOTICE_ENDS) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, white space at either side left out; end is exclusive."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in OPENING:
+            depth += 1
+        elif ch in CLOSING:
+            depth = max(0, depth - 1)
+        elif ch in ends and depth == 0:
+            spans.append((start, i + 1))
+            start = i + 1
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            out.append((s + lead, s + len(piece.rstrip())))
+    return out
+
+
+def split_sentences(text: str, ends: str = NOTICE_ENDS) -> list[str]:
+    """The sentences of text, stripped; a 。 inside brackets does not end one."""
+    return [text[s:e] for s, e in sentence_spans(text, ends)]
+
+
+def message_clauses(text: str, min_chars: int = 4) -> list[tuple[int, int]]:
+    """Spans of a customer's message that each say one thing: its sentences, with fragments
+    shorter than min_chars (「はい。」, 「あと、」, a lone emoji line) joined to the next one."""
+    merged: list[tuple[int, int]] = []
+    pending: int | None = None
+    for s, e in sentence_spans(text, MESSAGE_ENDS):
+        start = s if pending is None else pending
+        if _content_chars(text[s:e]) < min_chars:
+            pending = start
+            continue
+        merged.append((start, e))
+        pending = None
+    if pending is not None:
+        if merged:
+            merged[-1] = (merged[-1][0], len(text.rstrip()))
+        else:
+            merged.append((pending, len(text.rstrip())))
+    return merged
+
+
+def _content_chars(piece: str) -> int:
+    return sum(1 for ch in piece if ch.isalnum())

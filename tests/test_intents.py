@@ -1,0 +1,65 @@
+"""Specification of the intent model's pieces: clauses of a message, what each feature kind sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.intents import Featurizer, Stretch
+from madoguchi.intents.features import char_grams, reading_grams, word_grams
+from madoguchi.text.sentences import message_clauses, split_sentences
+from madoguchi.text.tokenize import tokenize
+
+
+def clauses(text: str) -> list[str]:
+    return [text[s:e] for s, e in message_clauses(text)]
+
+
+def test_a_message_is_read_clause_by_clause_at_its_sentence_ends():
+    assert clauses("先日カタログが届きました！もう送らないでください\n母の分もです") == [
+        "先日カタログが届きました！", "もう送らないでください", "母の分もです",
+    ]
+
+
+def test_a_quoted_wish_stays_in_the_sentence_that_reports_it():
+    text = "電話で「もう送らないで。お願いします」と言ったのに、また届きました。"
+    assert clauses(text) == [text]
+
+
+def test_fragments_too_short_to_say_anything_join_the_next_clause():
+    text = "はい。あと、\n住所を直してください。"
+    assert clauses(text) == [text]
+    assert clauses("住所を直してください。🙏") == ["住所を直してください。🙏"]
+
+
+def test_the_notice_keeps_its_own_sentence_rule():
+    line = "請求用紙（「用紙」といいます。）を送ります。確認します！続きます"
+    assert split_sentences(line) == [
+        "請求用紙（「用紙」といいます。）を送ります。", "確認します！続きます",
+    ]
+
+
+def test_a_stretch_holds_dictionary_forms_and_the_reading_run_together():
+    stretch = Stretch.of(tokenize("ﾃﾞｰﾀを消して"))
+    assert stretch.lemmas == ("データ", "を", "消す", "て")
+    assert stretch.reading == "データヲケシテ"
+
+
+def test_each_kind_of_feature_sees_its_own_grams():
+    stretch = Stretch(("登録", "消す"), "トウロクケス")
+    assert word_grams(stretch) == ["登録", "消す", "登録 消す"]
+    assert " 登" in char_grams(stretch) and "録 " in char_grams(stretch)
+    assert "トウ" in reading_grams(stretch) and "ロクケス" in reading_grams(stretch)
+
+
+def test_kanji_and_kana_spellings_share_their_reading_grams():
+    featurizer = Featurizer(["readings"])
+    featurizer.fit_transform([Stretch.of(tokenize("削除してください"))])
+    kanji = featurizer.transform([Stretch.of(tokenize("削除してください"))]).toarray()
+    kana = featurizer.transform([Stretch.of(tokenize("さくじょしてください"))]).toarray()
+    assert kanji.sum() > 0
+    assert (kanji == kana).all()
+
+
+def test_unknown_feature_kinds_are_refused():
+    with pytest.raises(ValueError, match="feature kinds"):
+        Featurizer(["words", "sounds"])
