@@ -11,7 +11,8 @@ How a message is read:
 - the top intent is a complaint → the complaint alone: complaints often mention earlier requests
   (「前に利用停止をお願いしたのに」), and a person reads the complaint anyway;
 - trigger words (削除, 消す, 止める, 開示, 訂正 …) found in the text each decide a request, or
-  leave a choice (削除 alone → ③/④; 止めて without a deciding object → §5/⑤/④). The object of a
+  leave a choice; a sending or using verb turned into a wish by a negation (「送らないでほしい」)
+  is a stop word too (削除 alone → ③/④; 止めて without a deciding object → §5/⑤/④). The object of a
   trigger is looked for between the previous trigger and it (Japanese puts the object first);
   several decided requests → all of them, in the order written;
 - no trigger → the top request intent; if the second intent is also a request and within the
@@ -170,6 +171,27 @@ def _delete_candidates(value: Any) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class NegatedWish:
+    """stop.negated: 「送らないで」「来なくして」 read as a stop (see cues.yml)."""
+
+    verbs: PhraseMatcher
+    between: frozenset[str]
+    negations: frozenset[str]
+    wish: frozenset[str]
+
+    def find(self, seq: Sequence[str]) -> list[Match]:
+        """Each verb + negation + wish word as a `stop` match spanning them."""
+        out: list[Match] = []
+        for verb in self.verbs.find(seq):
+            i = verb.end
+            while i < len(seq) and seq[i] in self.between:
+                i += 1
+            if i + 1 < len(seq) and seq[i] in self.negations and seq[i + 1] in self.wish:
+                out.append(Match(verb.start, i + 2, "stop"))
+        return out
+
+
+@dataclass(frozen=True)
 class Cues:
     """cues.yml, compiled into matchers."""
 
@@ -184,6 +206,7 @@ class Cues:
     recipients: PhraseMatcher
     all_recipients: str
     all_words: PhraseMatcher
+    negated: NegatedWish
     answers: Mapping[str, PhraseMatcher] = field(default_factory=dict)
 
 
@@ -250,6 +273,15 @@ def parse_cues(raw: Mapping[str, Any]) -> Cues:
         }
     )
     all_channels = tuple(_str_list(raw.get("all_channels"), "all_channels"))
+    negated = stop.get("negated") or {}
+    negated_wish = NegatedWish(
+        verbs=PhraseMatcher({"verb": _str_list(negated.get("verbs"), "stop.negated.verbs")}),
+        between=frozenset(_str_list(negated.get("between"), "stop.negated.between")),
+        negations=frozenset(
+            seq[0] for seq, _ in answer_matchers["negation"].phrases() if len(seq) == 1
+        ),
+        wish=frozenset(_str_list(negated.get("wish"), "stop.negated.wish")),
+    )
     if set(all_channels) != set(channel_groups) - {"_neutral"}:
         raise RequestDataError("cues.yml: all_channels must list exactly the channels")
     return Cues(
@@ -269,6 +301,7 @@ def parse_cues(raw: Mapping[str, Any]) -> Cues:
         recipients=PhraseMatcher(recipient_groups),
         all_recipients=str(raw.get("all_recipients") or "すべての第三者提供先"),
         all_words=PhraseMatcher({"all": _str_list(raw.get("all_words"), "all_words")}),
+        negated=negated_wish,
         answers=answer_matchers,
     )
 
@@ -322,12 +355,22 @@ def _delete_evidence(context: list[Match]) -> tuple[bool, bool]:
     return any(m.label == "wrong" for m in context), any(m.label == "full" for m in context)
 
 
-def _mentions(seq: Sequence[str], cues: Cues) -> list[_Mention]:
-    matches = cues.triggers.find(seq)
-    context = cues.context.find(seq)
+def _triggers(seq: Sequence[str], cues: Cues, matches: list[Match]) -> list[Match]:
+    """The words that each make a request, in order: trigger cues, and negated wishes that
+    no trigger cue overlaps (「止めないで」 is not a second stop)."""
     triggers = [
         m for m in matches if m.label in {"delete", "erase", "stop"} or m.label.startswith("req:")
     ]
+    for wish in cues.negated.find(seq):
+        if all(m.end <= wish.start or m.start >= wish.end for m in triggers):
+            triggers.append(wish)
+    return sorted(triggers, key=lambda m: m.start)
+
+
+def _mentions(seq: Sequence[str], cues: Cues) -> list[_Mention]:
+    matches = cues.triggers.find(seq)
+    context = cues.context.find(seq)
+    triggers = _triggers(seq, cues, matches)
     fix_type, erase_type = cues.delete_candidates  # ③ for wrong content, ④ for erasure
     mentions: list[_Mention] = []
     pending_delete: list[tuple[Match, list[Match]]] = []

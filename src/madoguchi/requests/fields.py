@@ -37,6 +37,7 @@ from madoguchi.text import pii
 from madoguchi.text.normalize import normalize_text
 from madoguchi.text.pii.gate import Gate, load_finder
 from madoguchi.text.pii.vocabulary import DASHES, PREFECTURES
+from madoguchi.text.tokenize import Word, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ REASONS: dict[str, str] = {
     "forbidden_number": "a credit card number or an individual number (マイナンバー) was typed",
     "markup": "HTML or other markup instead of an answer",
     "not_a_name": "digits, an e-mail address or a phone number where a name was asked",
+    "sentence": "a sentence (a demand, a wish, a refusal) or too many words where a name or an "
+    "address was asked",
+    "question": "a question where a name or an address was asked",
     "bad_phone": "not a Japanese phone number",
     "bad_email": "not one e-mail address",
     "bad_address": "no prefecture, city or postal code, or not an address",
@@ -322,15 +326,121 @@ def _strip_name(text: str) -> str:
     return name.strip()
 
 
+# --- names and addresses are not sentences -----------------------------------------------
+#
+# Read with the tokenizer's parts of speech (UniDic's first level): a name is nouns; a sentence
+# has a predicate (verb, auxiliary, adjective) tied by particles, a pronoun (俺, 私, なん), or
+# ends as a question. Only the particles that tie a clause count: の, も, と occur inside names
+# misread by MeCab (「うえの こころ」「やまもと ゆき」).
+
+_PREDICATE = frozenset({"動詞", "助動詞", "形容詞"})
+_PRONOUN = "代名詞"
+_PARTICLE = "助詞"
+_CLAUSE_PARTICLES = frozenset(
+    {"を", "が", "は", "に", "で", "て", "って", "から", "まで", "けど", "のに", "ので", "ば", "し"}
+)
+_QUESTION_PARTICLES = frozenset({"か", "かな", "かしら", "の"})
+_QUESTION_MARKS = ("?", "？")
+_SENTENCE_MARKS = frozenset("、。,!！「」『』")
+_KANA = re.compile(r"^[ぁ-ゖァ-ヺー・ｦ-ﾟ]+$")
+# A name has a family and a given name, a foreign one a few more parts; more words are a sentence.
+MAX_NAME_WORDS = 6
+
+
+def _has_kanji(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or ch == "々" for ch in text)
+
+
+def _words_of(text: str) -> list[Word]:
+    return [w for w in tokenize(text) if w.pos not in {"補助記号", "空白", "記号"}]
+
+
+def _is_question(text: str, words: Sequence[Word]) -> bool:
+    """Ends with a question mark, or a predicate closed by か/の (「なんで要るの」)."""
+    if text.rstrip().endswith(_QUESTION_MARKS):
+        return True
+    return (
+        len(words) >= 2
+        and words[-1].pos == _PARTICLE
+        and words[-1].lemma in _QUESTION_PARTICLES
+        and any(w.pos in _PREDICATE or w.pos == _PRONOUN for w in words[:-1])
+    )
+
+
+def _ties_a_clause(words: Sequence[Word]) -> bool:
+    return any(w.pos == _PARTICLE and w.lemma in _CLAUSE_PARTICLES for w in words)
+
+
+def _kana_name_shaped(text: str, words: Sequence[Word]) -> bool:
+    """Kana only, in one or two parts (「やまだ たろう」「すぎた のぞむ」), no clause particle:
+    MeCab reads such names as verbs and auxiliaries (やま|だ|たろう), so their parts of speech
+    say nothing. A single inflected verb (「やめろ」) is still a demand, a negation at the end
+    (「いいたくない」) a refusal."""
+    parts = text.split()
+    if not 1 <= len(parts) <= 2 or not all(_KANA.match(p) for p in parts):
+        return False
+    if _ties_a_clause(words):
+        return False
+    last = words[-1] if words else None
+    if last and last.pos in _PREDICATE and last.lemma in _negations():
+        return False  # 「いいたくない」: a refusal
+    return not (len(words) == 1 and words[0].pos == "動詞" and words[0].lemma != words[0].text)
+
+
+def name_sentence_reason(text: str) -> str | None:
+    """Why `text` (the answer to 「お名前は」, its 「です」 already taken off) cannot be a name:
+    "question", "sentence", or None when it may be one."""
+    words = _words_of(text)
+    if _is_question(text, words):
+        return "question"
+    if any(ch in _SENTENCE_MARKS for ch in text) or len(words) > MAX_NAME_WORDS:
+        return "sentence"
+    if any(w.pos == _PRONOUN for w in words):
+        return "sentence"  # 俺, 私, 自分: the answer speaks about someone, it names no one
+    if _kana_name_shaped(text, words):
+        return None
+    if _ties_a_clause(words) and any(w.pos in _PREDICATE for w in words):
+        return "sentence"
+    for word in words:
+        if word.pos not in _PREDICATE:
+            continue
+        # Names do not conjugate, nor are they written as verbs in kanji (流す, 止めろ, 教え).
+        if word.pos == "助動詞" or word.lemma != word.text or _has_kanji(word.text):
+            return "sentence"
+    return None
+
+
+def address_sentence_reason(text: str) -> str | None:
+    """Why `text` cannot be a postal address though it names a place (「東京都に住んでるけど住所は
+    言いたくない」): "question", "sentence", or None. Predicates alone are kept: Kyoto's
+    addresses say 上る, 下る, 西入る."""
+    words = _words_of(text)
+    if _is_question(text, words):
+        return "question"
+    if any(w.pos == _PRONOUN for w in words):
+        return "sentence"
+    if _ties_a_clause(words) and any(w.pos in _PREDICATE for w in words):
+        return "sentence"
+    return None
+
+
 @validator(max_len=50, any_words=True)
 def validate_customer_name(raw: str) -> Result:
-    """A person's name: 「山田太郎です」→「山田太郎」; no digits, e-mail or phone."""
-    name = _strip_name(_strip_symbols(_clean(raw)))
+    """A person's name: 「山田太郎です」→「山田太郎」; no digits, e-mail or phone, and not a
+    sentence, a demand or a question (「外部の業者に俺の情報流すのやめろ」 is not a name)."""
+    cleaned = _strip_symbols(_clean(raw))
+    name = _strip_name(cleaned)
     if not name or not any(unicodedata.category(ch)[0] == "L" for ch in name):
         return Invalid("not_a_name")
     if "@" in name or any(ch.isdigit() for ch in name):
         return Invalid("not_a_name")
-    return _length(name, 1, 50) or Valid(name)
+    too_long = _length(name, 1, 50)
+    if too_long:
+        return too_long
+    if cleaned.rstrip().endswith(_QUESTION_MARKS):
+        return Invalid("question")  # _strip_name took the question mark off
+    reason = name_sentence_reason(name)
+    return Invalid(reason) if reason else Valid(name)
 
 
 _PHONE_RUN = re.compile(r"\+?\(?\d[\d\-\s().]*\d\)?")
@@ -451,9 +561,10 @@ def validate_postal_address(raw: str) -> Result:
     postal = _POSTAL_CODE.search(check)
     rest = _POSTAL_CODE.sub("", check)
     letters = sum(1 for ch in rest if unicodedata.category(ch)[0] == "L")
-    if has_place or (postal and letters >= 2):
-        return Valid(address)
-    return Invalid("bad_address")
+    if not (has_place or (postal and letters >= 2)):
+        return Invalid("bad_address")
+    reason = address_sentence_reason(check)
+    return Invalid(reason) if reason else Valid(address)
 
 
 # The member number as text/pii.py documents MEMBER_NUMBER: "M" and 8 digits as printed on the
