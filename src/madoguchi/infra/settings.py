@@ -158,6 +158,10 @@ class Settings:
         "REVIEW_NLU_FILE", "paths", "path", "`var/review/nlu_review.yml`",
         "where 「学習データに追加」 writes examples (relative to the project folder)",
         parse=_path, default_from_root=lambda root: Path("var") / "review" / "nlu_review.yml"))
+    notice_dir: Path = field(metadata=_variable(
+        "NOTICE_DIR", "paths", "path", "`data/notice`",
+        "the privacy notice the assistant answers from, with its older versions (relative to "
+        "the project folder)", parse=_path, default_from_root=lambda root: Path("data") / "notice"))
     # URLs
     database_url: str = field(metadata=_variable(
         "DB_URL", "URLs", "SQLAlchemy URL", "`sqlite:///var/madoguchi.db`",
@@ -210,6 +214,14 @@ class Settings:
         "SERVICE_TARGET_HOURS", "tickets", "hours", "–",
         "when set, a ticket is due this many clock hours after it was created instead",
         parse=_number(above=0)))
+    status_checks_per_conversation: int = field(metadata=_variable(
+        "STATUS_CHECKS_PER_CONVERSATION", "tickets", "checks an hour", "5",
+        "status checks (chat or `/status`) one conversation or client may make in an hour",
+        parse=_whole(1), default=5))
+    status_checks_per_reference: int = field(metadata=_variable(
+        "STATUS_CHECKS_PER_REFERENCE", "tickets", "checks an hour", "5",
+        "status checks of one reference number in an hour, from anywhere",
+        parse=_whole(1), default=5))
     # webhook
     webhook_url: str | None = field(metadata=_variable(
         "WEBHOOK_URL", "webhook", "URL", "–",
@@ -249,10 +261,6 @@ class Settings:
         "fixes the clock (demos, tests of the out-of-hours handoff); naive times are UTC",
         parse=_moment))
 
-    @property
-    def notice_dir(self) -> Path:
-        return self.root / "data" / "notice"
-
 
 def variables() -> list[tuple[str, Variable]]:
     """Each field of Settings with how it is read, in declaration order."""
@@ -282,6 +290,8 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     values = {name: _read(variable, env, root) for name, variable in specs.items()}
     if not values["review_nlu_file"].is_absolute():
         values["review_nlu_file"] = root / values["review_nlu_file"]
+    if not values["notice_dir"].is_absolute():
+        values["notice_dir"] = root / values["notice_dir"]
     return Settings(root=root, **values)
 
 

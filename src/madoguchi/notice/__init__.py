@@ -2,7 +2,14 @@
 
 from madoguchi.notice.answer import Answer, compose_answer, match_limit
 from madoguchi.notice.loader import coverage_problems, load_notice
-from madoguchi.notice.model import EXPECTED_IDS, Limit, Notice, NoticeError, Section
+from madoguchi.notice.model import (
+    EXPECTED_IDS,
+    Limit,
+    Notice,
+    NoticeError,
+    NoticeVersion,
+    Section,
+)
 from madoguchi.notice.retrieval import BM25, SectionRetriever
 
 __all__ = [
@@ -12,6 +19,7 @@ __all__ = [
     "Limit",
     "Notice",
     "NoticeError",
+    "NoticeVersion",
     "Section",
     "SectionRetriever",
     "compose_answer",

@@ -9,13 +9,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from madoguchi.infra.settings import load_settings
-from madoguchi.notice.model import EXPECTED_IDS, Limit, Notice, NoticeError, Section
+from madoguchi.notice.model import (
+    EXPECTED_IDS,
+    Limit,
+    Notice,
+    NoticeError,
+    NoticeVersion,
+    Section,
+)
 from madoguchi.text.sentences import split_sentences
 
 SECTIONS_FILE = "sections.yml"
@@ -267,6 +275,31 @@ def _limits(
     return tuple(limits)
 
 
+# A version id names a folder under versions/: letters, digits, dots and hyphens.
+_VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")
+
+
+def parse_version(data: Any, path: Path) -> NoticeVersion:
+    """The notice's `version` (revision number), `id` and `effective` date from sections.yml."""
+    number, version_id, effective = data.get("version"), data.get("id"), data.get("effective")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise NoticeError(f"{path}: version must be the revision number (1, 2, …)")
+    if not isinstance(version_id, str) or not _VERSION_ID.match(version_id):
+        raise NoticeError(
+            f"{path}: id must be a quoted name of letters, digits, dots or hyphens, e.g. \"v1\" "
+            f"(got {version_id!r}); answers and tickets record it"
+        )
+    if isinstance(effective, str):
+        try:
+            effective = date.fromisoformat(effective)
+        except ValueError:
+            effective = None
+    if not isinstance(effective, date):
+        raise NoticeError(f"{path}: effective must be the day the notice took effect, e.g. "
+                          "2023-03-28")
+    return NoticeVersion(id=version_id, number=number, effective=effective)
+
+
 def load_notice(directory: Path | None = None) -> Notice:
     """Load and validate data/notice (default: the settings' notice_dir)."""
     if directory is None:
@@ -277,6 +310,7 @@ def load_notice(directory: Path | None = None) -> Notice:
     if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
         raise NoticeError(f"{path}: expected a mapping with a 'sections:' list")
 
+    version = parse_version(data, path)
     sections = tuple(_section(e, i, path) for i, e in enumerate(data["sections"]))
     _check_structure(sections, path)
 
@@ -331,4 +365,5 @@ def load_notice(directory: Path | None = None) -> Notice:
         stop_lemmas=notice.stop_lemmas,
         joined_lines=notice.joined_lines,
         limits=limits,
+        version=version,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 # DESIGN.md "Contracts": the notice section ids, in the notice's order.
 EXPECTED_IDS: tuple[str, ...] = (
@@ -77,6 +78,22 @@ class Limit:
     examples: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class NoticeVersion:
+    """Which notice a customer saw: answers and tickets record the `id`; `number` counts the
+    revisions (a new one is higher), `effective` is the day it took effect."""
+
+    id: str
+    number: int
+    effective: date
+
+    @property
+    def label(self) -> str:
+        """How people read it: 「第1版（2023年3月28日施行）」."""
+        day = self.effective
+        return f"第{self.number}版（{day.year}年{day.month}月{day.day}日施行）"
+
+
 @dataclass(frozen=True, eq=False)
 class Notice:
     """All sections in the notice's order, with the reply templates and retrieval settings."""
@@ -87,6 +104,7 @@ class Notice:
     stop_lemmas: frozenset[str] = frozenset()
     joined_lines: tuple[tuple[str, ...], ...] = ()
     limits: tuple[Limit, ...] = ()
+    version: NoticeVersion | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {s.id: s for s in self.sections})
