@@ -1,4 +1,8 @@
-"""Answers from the privacy notice, the out-of-scope reply and the two-stage fallback."""
+"""Answers from the privacy notice, the out-of-scope reply and the two-stage fallback.
+
+An answer close to a request (「DMは止められますか」) offers the request beside it (Split); a
+question the notice does not answer (cookies, how long data is kept) is told so honestly.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     NLU_FALLBACK,
+    Latest,
     buttons,
     consecutive_fallbacks,
     handoff_button,
@@ -20,16 +25,27 @@ from actions.common import (
     window,
 )
 from madoguchi.infra.settings import settings
-from madoguchi.notice.answer import compose_answer
-from madoguchi.notice.choice import NoticeChoice
+from madoguchi.notice.answer import compose_answer, match_limit
+from madoguchi.notice.choice import NoticeChoice, Split
 from madoguchi.notice.model import INTENT_PREFIX
+from madoguchi.requests.classify import classify
+from madoguchi.requests.neighbours import neighbour_intents
 from madoguchi.requests.types import load_types as request_types
+
+# Where a request is under way: no other request is offered beside an answer then.
+REQUEST_UNDER_WAY = {"ambiguous", "confirming", "summary", "fixing"}
 
 
 @lru_cache(maxsize=1)
 def notice_choice() -> NoticeChoice:
     """The section chooser, with this process's retrieval threshold."""
     return NoticeChoice(notice(), retriever(), settings().retrieval_threshold)
+
+
+@lru_cache(maxsize=1)
+def split() -> Split:
+    """Which requests neighbour which sections, and how close counts (settings)."""
+    return Split(neighbour_intents(), settings().split_margin, settings().split_floor)
 
 
 def answer_events(
@@ -40,6 +56,44 @@ def answer_events(
     offers = [handoff_button()] if answer.limit_id else []
     dispatcher.utter_message(text=answer.text, buttons=offers)
     return [SlotSet("notice_section", answer.section_id)]
+
+
+def request_offer_buttons(type_ids: list[str]) -> list[dict[str, str]]:
+    """「停止の手続きをする」 (the request's intent as payload) per type, then 「大丈夫です」."""
+    titles = buttons()
+    types = request_types()
+    offers = [
+        {"title": titles["request_offer"][t], "payload": f"/{types[t].intent}"} for t in type_ids
+    ]
+    return [*offers, {"title": titles["request_offer_decline"], "payload": "/deny"}]
+
+
+def offer_request_beside(
+    dispatcher: CollectingDispatcher, tracker: Tracker, message: Latest, section_id: str
+) -> None:
+    """After an answer from `section_id`: offer the request the message was close to, if any
+    (not while another request is being taken)."""
+    if tracker.active_loop.get("name") or tracker.get_slot("request_stage") in REQUEST_UNDER_WAY:
+        return
+    if message.text.startswith("/"):
+        return
+    by_intent = {t.id: t.intent for t in request_types().values()}
+    worded = [by_intent[t] for t in classify(message.text, []).types]
+    intent = split().request_beside(section_id, message.ranking, worded)
+    if intent is None:
+        return
+    type_id = next(t.id for t in request_types().values() if t.intent == intent)
+    dispatcher.utter_message(
+        response="utter_request_split_offer", buttons=request_offer_buttons([type_id])
+    )
+
+
+def _answer_and_offer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, message: Latest, section_id: str
+) -> list[dict[str, Any]]:
+    events = answer_events(dispatcher, section_id, message.text)
+    offer_request_beside(dispatcher, tracker, message, events[0]["value"])
+    return events
 
 
 class ActionAnswerNotice(Action):
@@ -56,8 +110,28 @@ class ActionAnswerNotice(Action):
             if section_id is None:
                 dispatcher.utter_message(response="utter_please_rephrase")
                 return []
-            return answer_events(dispatcher, section_id, message.text)
-        return answer_events(dispatcher, notice_choice().best_section(message), message.text)
+            return _answer_and_offer(dispatcher, tracker, message, section_id)
+        section_id = notice_choice().best_section(message)
+        return _answer_and_offer(dispatcher, tracker, message, section_id)
+
+
+class ActionNoticeGap(Action):
+    """A question in scope that the notice does not answer (cookies, how long data is kept,
+    card storage): say so and offer a person, inventing nothing. When limits.yml knows the
+    question, its reply quotes the nearest section (and notice_section names it)."""
+
+    def name(self) -> str:
+        return "action_notice_gap"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        message = latest(tracker)
+        limit = match_limit(message.text, notice().limits)
+        if limit is not None:
+            return answer_events(dispatcher, limit.section, message.text)
+        dispatcher.utter_message(response="utter_notice_gap")
+        return []
 
 
 class ActionOutOfScope(Action):
@@ -84,7 +158,8 @@ def _label(intent: str) -> str | None:
 
 
 class ActionFallback(Action):
-    """First a second chance from the notice, then did-you-mean buttons, then a person."""
+    """First a second chance from the notice (its honest limits, then retrieval), then
+    did-you-mean buttons, then a person."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -94,8 +169,14 @@ class ActionFallback(Action):
     ) -> list[dict[str, Any]]:
         message = latest(tracker)
         choice = notice_choice()
-        if not message.text.startswith("/") and choice.seems_about_the_notice(message):
-            return answer_events(dispatcher, choice.best_section(message), message.text)
+        typed = not message.text.startswith("/")
+        # A question limits.yml knows (「回答まで何日かかりますか」) gets its honest reply even when
+        # the NLU wavered between a section and notice_gap.
+        limit = match_limit(message.text, notice().limits) if typed else None
+        if limit is not None:
+            return _answer_and_offer(dispatcher, tracker, message, limit.section)
+        if typed and choice.seems_about_the_notice(message):
+            return _answer_and_offer(dispatcher, tracker, message, choice.best_section(message))
 
         if consecutive_fallbacks(tracker) >= 2:
             dispatcher.utter_message(response="utter_fallback_offer_person")

@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import Latest, buttons, latest, notice, window
 from actions.handoff import handoff_events
-from actions.notice import answer_events, notice_choice
+from actions.notice import answer_events, notice_choice, request_offer_buttons, split
 from actions.store import tickets
 from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.settings import settings
@@ -28,12 +28,13 @@ from madoguchi.requests.fields import (
     NO_MEMBER_NUMBER,
     VALIDATORS,
     Valid,
+    parse_yes_no,
     response_name,
     validate,
 )
-from madoguchi.requests.form import answered
+from madoguchi.requests.form import answered, new_wish
 from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
-from madoguchi.requests.questions import is_question_about, looks_like_question
+from madoguchi.requests.questions import is_question_about, is_wish, looks_like_question
 from madoguchi.requests.ticketing import draft_from_prefill
 from madoguchi.requests.types import form_slots, load_catalogue, slots_for
 
@@ -43,7 +44,11 @@ PROCEDURE_CHARS = 700
 INTERRUPTING = {"human_handoff", "cancel"}
 INTERRUPT_CONFIDENCE = settings().interrupt_confidence
 # Besides the form's slots that do not carry over (types.yml), what a new request starts without.
-REQUEST_STATE = ("ticket_reference", "fix_slot")
+REQUEST_STATE = ("ticket_reference", "fix_slot", "offered_request")
+# Slots the form's extraction sets that are not form slots: a new wish offered mid-form and,
+# once the customer adds it, the request types (rasa_sdk validates only the form's own slots).
+OFFER_SLOT = "offered_request"
+CARRIED_SLOTS = (OFFER_SLOT, "request_types")
 
 
 def _stage(value: str | None) -> SlotSet:
@@ -85,10 +90,15 @@ class ActionStartRequest(Action):
         if not types:
             dispatcher.utter_message(response="utter_please_rephrase")
             return [_stage(None)]
+        # Close to a notice question about this request, and not worded as a wish: the notice
+        # answers and the request is offered (「開示請求はできますか」).
+        beside = None
+        if not explicit and types != [COMPLAINT] and not is_wish(message.text):
+            beside = split().section_beside(message.intent or "", message.ranking, notice())
         if not explicit and types != [COMPLAINT] and (
-            is_question_about(message.text) or looks_like_question(message.text)
+            is_question_about(message.text) or looks_like_question(message.text) or beside
         ):
-            answered = self._answer_question(dispatcher, message, types)
+            answered = self._answer_question(dispatcher, message, types, beside)
             if answered is not None:
                 return answered
 
@@ -112,24 +122,51 @@ class ActionStartRequest(Action):
 
     @staticmethod
     def _answer_question(
-        dispatcher: CollectingDispatcher, message: Latest, types: list[str]
+        dispatcher: CollectingDispatcher,
+        message: Latest,
+        types: list[str],
+        beside: str | None = None,
     ) -> list[dict[str, Any]] | None:
-        """A question about a request: the notice's answer, then the offer to start it."""
+        """A question about a request: the notice's answer, then the offer to start it.
+
+        `beside`: the neighbouring section the NLU found close to the request (Split).
+        """
         text = message.text
         limit = match_limit(text, notice().limits)
-        if limit is None and not notice_choice().seems_about_the_notice(message):
+        if limit is None and beside is None and not notice_choice().seems_about_the_notice(
+            message
+        ):
             return None
         # A limit names its own section; compose_answer turns to it.
-        section_id = notice_choice().best_section(message) if limit is None else limit.section
+        if limit is not None:
+            section_id = limit.section
+        else:
+            section_id = beside or notice_choice().best_section(message)
         events = answer_events(dispatcher, section_id, text)
-        catalogue = load_catalogue()
-        offers = [
-            {"title": buttons()["request_candidate"].format(label=catalogue.types[t].label),
-             "payload": f"/{catalogue.types[t].intent}"}
-            for t in types
-        ]
-        dispatcher.utter_message(response="utter_request_offer", buttons=offers)
+        dispatcher.utter_message(
+            response="utter_request_offer", buttons=request_offer_buttons(types)
+        )
         return [*events, _stage(None)]
+
+
+def _reply_to_offer(message: Latest) -> bool | None:
+    """The customer's answer to 「追加しますか」: a button, or words that say yes or no."""
+    if message.text.startswith("/"):
+        return {"affirm": True, "deny": False}.get(message.intent or "")
+    return parse_yes_no(message.text)
+
+
+def _settle_offer(
+    dispatcher: CollectingDispatcher, offered: str, add: bool, taken: list[str]
+) -> list[dict[str, Any]]:
+    """Add the offered request to the one being taken (one ticket for both), or go on without."""
+    if not add:
+        dispatcher.utter_message(response="utter_request_add_declined")
+        return [SlotSet(OFFER_SLOT, None)]
+    types = [*taken, offered] if offered not in taken else list(taken)
+    plain = load_catalogue().types[offered].plain
+    dispatcher.utter_message(response="utter_request_added", plain_types=plain)
+    return [SlotSet("request_types", types), SlotSet(OFFER_SLOT, None)]
 
 
 def _stored(slot: str, value: Any) -> Any:
@@ -165,6 +202,15 @@ class ValidateRequestForm(FormValidationAction):
             self.domain_slots(domain), dispatcher, tracker, domain
         )
         message = latest(tracker)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        taken = tracker.get_slot("request_types") or []
+        lapsed: list[dict[str, Any]] = []
+        offered = tracker.get_slot(OFFER_SLOT)
+        if offered and requested in form_slots():
+            reply = _reply_to_offer(message)
+            if reply is not None:
+                return _settle_offer(dispatcher, offered, reply, taken)
+            lapsed = [SlotSet(OFFER_SLOT, None)]  # the customer went on: the offer lapses
         # A notice question, a wish for a person or to stop: sure enough, or asked as a question.
         intent, confidence = message.best_guess
         interrupting = (intent.startswith(INTENT_PREFIX) or intent in INTERRUPTING) and (
@@ -172,10 +218,45 @@ class ValidateRequestForm(FormValidationAction):
             or message.text.startswith("/")
             or looks_like_question(message.text)
         )
+        wish = None
+        if not interrupting and requested in form_slots():
+            wish = new_wish(
+                message.text, message.ranking, taken, requested, sure=INTERRUPT_CONFIDENCE
+            )
         words = answered(
-            message.text, tracker.get_slot(REQUESTED_SLOT), required, interrupting=interrupting
+            message.text, requested, required, interrupting=interrupting or wish is not None
         )
-        return [SlotSet(slot, text) for slot, text in words.items()]
+        events = [SlotSet(slot, text) for slot, text in words.items()]
+        if events:
+            # Alone, the lapse would keep the form from stepping aside for a notice question.
+            events = [*lapsed, *events]
+        if wish is not None:
+            # Offered, then the form asks its question again (the offer's slot keeps it going).
+            catalogue = load_catalogue()
+            dispatcher.utter_message(
+                response="utter_request_add_offer",
+                plain_types=catalogue.types[wish].plain,
+                buttons=[
+                    {"title": buttons()["request_add"], "payload": "/affirm"},
+                    {"title": buttons()["request_add_decline"], "payload": "/deny"},
+                ],
+            )
+            events.append(SlotSet(OFFER_SLOT, wish))
+        return events
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """The form slots' validation, and the non-form slots the extraction set (CARRIED_SLOTS),
+        which rasa_sdk would otherwise drop."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        validated = {event["name"] for event in events}
+        recent = tracker.slots_to_validate()
+        return [
+            *events,
+            *(SlotSet(name, recent[name]) for name in CARRIED_SLOTS
+              if name in recent and name not in validated),
+        ]
 
     def __getattr__(self, name: str) -> Any:
         """`validate_<slot>` for every slot with a validator, as rasa_sdk looks them up."""

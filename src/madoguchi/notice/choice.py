@@ -8,16 +8,18 @@ read it (text and intent ranking), not a Rasa tracker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from madoguchi.conversation.events import FALLBACK_INTENT
 from madoguchi.notice.model import INTENT_PREFIX, Notice
 from madoguchi.notice.retrieval import SectionRetriever
 
 # With the NLU's best guess on a notice question, retrieval needs to clear only this share of
 # the threshold.
 SUPPORTED_FACTOR = 0.7
+_EPSILON = 1e-9
 
 
 class ParsedMessage(Protocol):
@@ -82,3 +84,61 @@ class NoticeChoice:
         return guess.startswith(INTENT_PREFIX) and (
             self.retrieved_section(message.text, SUPPORTED_FACTOR) is not None
         )
+
+
+@dataclass(frozen=True)
+class Split:
+    """A message between a notice answer and a request (「DMは止められますか」 is a question
+    about §5 and a wish to stop): the notice answers and the request is offered beside it,
+    instead of a fallback or a silent pick of one of the two.
+
+    `neighbours`: request intent → the ids of the notice sections that speak of it
+    (data/requests/neighbours.yml); `margin`: how close the two may be in NLU confidence;
+    `floor`: the least confidence at which a request is offered on the NLU's word alone.
+    """
+
+    neighbours: Mapping[str, frozenset[str]]
+    margin: float
+    floor: float
+
+    def request_beside(
+        self,
+        section_id: str,
+        ranking: Sequence[tuple[str, float]],
+        worded: Sequence[str] = (),
+    ) -> str | None:
+        """The request intent to offer beside an answer from `section_id`, if any.
+
+        `worded`: request intents the customer's own words decide (the classifier's cues): the
+        first that neighbours the section is offered whatever the NLU says. Otherwise the NLU's
+        best request intent, when it neighbours the section, reaches the floor and is within
+        the margin of the best real intent.
+        """
+        for intent in worded:
+            if section_id in self.neighbours.get(intent, ()):
+                return intent
+        real = [(name, conf) for name, conf in ranking if name != FALLBACK_INTENT]
+        if not real:
+            return None
+        best = real[0][1]
+        for name, conf in real:
+            if name in self.neighbours:
+                close = best - conf <= self.margin + _EPSILON and conf >= self.floor
+                return name if close and section_id in self.neighbours[name] else None
+        return None
+
+    def section_beside(
+        self, request_intent: str, ranking: Sequence[tuple[str, float]], notice: Notice
+    ) -> str | None:
+        """The notice section to answer from before offering `request_intent`: the NLU's best
+        notice intent when it neighbours the request and is within the margin of it."""
+        confidences = dict(ranking)
+        mine = confidences.get(request_intent, 0.0)
+        sections = self.neighbours.get(request_intent, frozenset())
+        for name, conf in ranking:
+            section = notice.by_intent(name) if name.startswith(INTENT_PREFIX) else None
+            if section is None:
+                continue
+            close = mine - conf <= self.margin + _EPSILON and conf >= self.floor
+            return section.id if close and section.id in sections else None
+        return None

@@ -7,11 +7,22 @@ reading can be tested alone. The form's slots and their properties come from typ
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
+from madoguchi.conversation.events import FALLBACK_INTENT
+from madoguchi.requests.classify import (
+    REASON_COMPLAINT,
+    REASON_MULTIPLE,
+    REASON_NLU,
+    REASON_TEXT,
+    classify,
+)
 from madoguchi.requests.fields import accepts_any_words, validate
 from madoguchi.requests.types import form_slots
 from madoguchi.text.pii import find_pii
+
+# Answers that describe a wish as a matter of course: the complaint's own story.
+NO_NEW_WISH_SLOTS = frozenset({"complaint_details"})
 
 
 def volunteered_slots() -> dict[str, str]:
@@ -43,3 +54,31 @@ def answered(
             words[slot] = span.text
     words[requested] = text
     return words
+
+
+def new_wish(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    taken: Collection[str],
+    requested: str | None,
+    *,
+    sure: float,
+) -> str | None:
+    """A request or complaint the message makes that the form is not already taking, to offer
+    adding it (「外部の業者に俺の情報流すのやめろ」 asked for a name: ⑤ stop the provision).
+
+    The customer's words decide (the classifier's cues); the NLU alone only when it is `sure`
+    (a short answer can look like anything to it). Never for a button, and never in the
+    complaint's details, which tell a person what happened, wishes included.
+    """
+    if not text or text.startswith("/") or requested in NO_NEW_WISH_SLOTS:
+        return None
+    # An unclear message (Rasa's fallback on top) is read by its real intents and its words.
+    decision = classify(text, [(n, c) for n, c in ranking if n != FALLBACK_INTENT])
+    worded = decision.reason in {REASON_TEXT, REASON_MULTIPLE}
+    nlu_sure = decision.reason in {REASON_NLU, REASON_COMPLAINT} and (
+        (decision.confidence or 0.0) >= sure
+    )
+    if not (worded or nlu_sure):
+        return None
+    return next((t for t in decision.types if t not in taken), None)

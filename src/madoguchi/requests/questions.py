@@ -35,3 +35,14 @@ def looks_like_question(text: str) -> bool:
     if not body or any(body.endswith(e) for e in rules["request_endings"]):
         return False
     return any(body.endswith(e) for e in rules["question_endings"] if e not in ("の",))
+
+
+def is_wish(text: str) -> bool:
+    """Whether the message states a wish (「止めてほしいです」「消してください」「開示して
+    もらえますか」) rather than asking about one."""
+    rules = _rules()
+    body = normalize_text(text).strip().rstrip(_CLOSING)
+    if not body or body.endswith(("？", "?")):
+        return False
+    endings = (*rules["request_endings"], *rules.get("wish_endings", ()))
+    return any(body.endswith(e) for e in endings)
