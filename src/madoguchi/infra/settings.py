@@ -195,6 +195,15 @@ class Settings:
         "INTERRUPT_CONFIDENCE", "thresholds", "0–1", "0.8",
         "NLU confidence at which a notice question or a wish for a person interrupts the form",
         parse=_number(at_least=0, at_most=1), default=0.8))
+    split_margin: float = field(metadata=_variable(
+        "SPLIT_MARGIN", "thresholds", "0–1", "0.3",
+        "a notice question and its neighbouring request this close in NLU confidence: the "
+        "notice answers and the request is offered",
+        parse=_number(at_least=0, at_most=1), default=0.3))
+    split_floor: float = field(metadata=_variable(
+        "SPLIT_FLOOR", "thresholds", "0–1", "0.1",
+        "the least NLU confidence at which the neighbouring request is offered beside an answer",
+        parse=_number(at_least=0, at_most=1), default=0.1))
     review_low_confidence: float = field(metadata=_variable(
         "REVIEW_LOW_CONFIDENCE", "thresholds", "0–1", "0.5",
         "below this a message counts as low confidence in the review",
