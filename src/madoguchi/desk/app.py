@@ -20,7 +20,7 @@ from madoguchi.infra.db import DatabaseLocked
 from madoguchi.infra.settings import Settings, load_settings
 from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound
 
-from . import api, chat, pages, review_api, review_pages
+from . import api, chat, pages, review_api, review_pages, status
 from .rasa import RasaError
 from .service import Desk, warm_up
 
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(review_pages.router)
     app.include_router(pages.router)
     app.include_router(chat.router)
+    app.include_router(status.router)
     app.mount("/desk/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 
     @app.on_event("startup")

@@ -56,6 +56,7 @@ ACTION_LABELS: dict[str, str] = {
     "contact_purged": "連絡先の削除（保存期間）",
     "message_sent": "お客様へ送信",
     "handed_back": "ボットに戻す",
+    "status_checked": "お客様による状況の確認",
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -260,6 +260,18 @@ class TicketService:
             reference, author, "handed_back", {"conversation": _change("operator", "bot")}
         )
 
+    def record_status_check(self, reference: str, actor: Actor, outcome: str) -> Ticket:
+        """A customer asked where the request stands (tickets/status_check.py): its audit entry.
+
+        Changes no field and leaves `updated_at` alone: nobody worked on the ticket.
+        """
+        who = _who(actor)
+        with write_session(self._sessions) as session:
+            ticket = repository.locked(session, reference)
+            _audit(ticket, self._now(), who, "status_checked",
+                   {"status_check": _change(None, outcome)})
+        return ticket
+
     def purge_contact(self, older_than: datetime, actor: Actor) -> int:
         """Retention: forget the contact data of tickets closed before `older_than`.
 
