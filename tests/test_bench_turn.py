@@ -10,7 +10,14 @@ import pytest
 from bench.profiling import report
 from bench.profiling.hooks import CALL_HTTP, GUARD, HTTP, NLU, SDK_ACTION, SDK_HTTP
 from bench.profiling.spans import Turn
-from bench.turn import Customer, growth, latency_row, per_turn_medians, window_median
+from bench.turn import (
+    Customer,
+    growth,
+    latency_row,
+    message,
+    per_turn_medians,
+    window_median,
+)
 
 
 class FakeClock:
@@ -167,9 +174,12 @@ def test_the_long_conversation_figures_use_the_median_per_turn_over_the_repeats(
 
 def test_a_customer_starts_a_new_conversation_when_the_script_ends() -> None:
     customer = Customer(["こんにちは", "はい"])
-    first = [customer.next_message() for _ in range(2)]
-    second = customer.next_message()
 
-    assert [text for _, text in first] == ["こんにちは", "はい"]
-    assert first[0][0] == first[1][0]
-    assert second == (second[0], "こんにちは") and second[0] != first[0][0]
+    assert [customer.next_text() for _ in range(3)] == [
+        ("こんにちは", True), ("はい", False), ("こんにちは", True)]
+
+
+def test_a_message_carries_the_session_token_only_when_the_channel_issued_one() -> None:
+    assert message("abc", "はい", "t0k") == {"sender": "abc", "message": "はい",
+                                             "session_token": "t0k"}
+    assert message("abc", "hi", None) == {"sender": "abc", "message": "hi"}

@@ -428,6 +428,10 @@ def install(role: str, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     _out["file"] = (out_dir / f"{role}-{os.getpid()}.jsonl").open("a", encoding="utf-8")
     todo = patches(role)
+    only = os.environ.get("MADOGUCHI_TURN_PROFILE_ONLY")  # to measure the hooks' own cost
+    if only:
+        todo = {name: patch for name, patch in todo.items()
+                if name == "sanic.app" or any(name.startswith(p) for p in only.split(","))}
     for name in [n for n in todo if n in sys.modules]:  # already loaded (logging)
         todo.pop(name)(sys.modules[name])
     sys.meta_path.insert(0, _PatchOnImport(todo))
