@@ -19,6 +19,7 @@ from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.webhook import handoff_payload
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
+from madoguchi.tickets.workflow import OPEN_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,14 @@ def handoff_events(dispatcher: CollectingDispatcher, reference: str) -> list[dic
     return [ConversationPaused()]
 
 
+def _open_ticket(conversation_id: str) -> str | None:
+    try:
+        found = tickets().find_by_conversation(conversation_id)
+    except DatabaseError:
+        return None  # the create below reports the database
+    return next((t.reference for t in found if t.status in OPEN_STATUSES), None)
+
+
 class ActionHandoff(Action):
     """On request at any point: the ticket (the current request's, or a new one), then pause."""
 
@@ -76,6 +85,10 @@ class ActionHandoff(Action):
         events: list[dict[str, Any]] = []
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        if not reference:
+            # At most one open ticket per conversation: a later wish for a person (a new
+            # session, say) joins the ticket an operator already has.
+            reference = _open_ticket(tracker.sender_id)
         if not reference:
             # One ticket per request for a person, however often Rasa retries the action.
             said = user_turns(from_tracker(tracker.events))

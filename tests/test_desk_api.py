@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jwt
 import pytest
 import requests
 from fastapi import HTTPException
@@ -45,6 +46,15 @@ T0 = 1_764_000_000.0  # canned tracker timestamps
 
 
 # --- a fake Rasa -------------------------------------------------------------------------------
+
+
+def _authorised(header: str | None) -> bool:
+    """Rasa's JWT check: `Bearer <JWT signed with the token>` (madoguchi.infra.rasa_auth)."""
+    try:
+        jwt.decode((header or "").removeprefix("Bearer "), RASA_TOKEN, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return False
+    return True
 
 
 @dataclass
@@ -82,7 +92,7 @@ class FakeRasa:
                 return unquote(match.group(1)), match.group(2), parse_qs(parts.query)
 
             def do_GET(self) -> None:
-                cid, tail, query = self._conversation()
+                cid, tail, _query = self._conversation()
                 if cid is None:
                     self._send(200, b'"Hello from Rasa: 3.6.21"') if tail == "/" else self._send(
                         404, {}
@@ -91,7 +101,7 @@ class FakeRasa:
                 if cid in fake.failing:
                     self._send(500, {"message": "boom"})
                     return
-                if query.get("token") != [RASA_TOKEN]:
+                if not _authorised(self.headers.get("Authorization")):
                     self._send(401, {"message": "no token"})
                     return
                 self._send(200, fake.trackers.get(cid, {"sender_id": cid, "events": []}))
@@ -103,7 +113,8 @@ class FakeRasa:
                 if cid is None or tail != "tracker/events" or cid in fake.failing:
                     self._send(500, {"message": "boom"})
                     return
-                fake.posted.append({"conversation_id": cid, "query": query, "event": event})
+                fake.posted.append({"conversation_id": cid, "query": query, "event": event,
+                                    "authorised": _authorised(self.headers.get("Authorization"))})
                 tracker = fake.trackers.setdefault(cid, {"sender_id": cid, "events": []})
                 tracker["events"].append({**event, "timestamp": time.time()})
                 if event.get("event") == "resume":
@@ -469,7 +480,7 @@ def test_message_reaches_rasa_as_the_operators_turn(desk: Desk) -> None:
         "event": "bot", "text": "担当の佐藤です。ご住所を確認させてください。",
         "metadata": {"operator": "sato"},
     }
-    assert posted["query"]["token"] == [RASA_TOKEN]
+    assert posted["authorised"] and "token" not in posted["query"]  # a header, not the URL
     assert posted["query"]["execute_side_effects"] == ["true"]
     assert posted["query"]["output_channel"] == ["latest"]
 

@@ -1,5 +1,9 @@
 """The real servers, started once per test session: Rasa (`rasa run --enable-api`) and the
-action server, on the trained model, over a throwaway SQLite database."""
+action server, on the trained model, over a throwaway SQLite database.
+
+They run with this test process's secrets (`run_secrets`): `Servers` calls Rasa's API with its
+token and sends each customer message with the session token for its sender
+(`session_token`), as a client that was issued the conversation would."""
 
 from __future__ import annotations
 
@@ -14,8 +18,17 @@ from typing import Any
 
 import pytest
 
+from madoguchi.infra.rasa_auth import bearer
 from madoguchi.infra.settings import project_root
-from madoguchi.runtime.launcher import Launcher, Service, action_service, free_port, rasa_service
+from madoguchi.rasa_adapters import sessions
+from madoguchi.runtime.launcher import (
+    Launcher,
+    Service,
+    action_service,
+    free_port,
+    rasa_service,
+    run_secrets,
+)
 from madoguchi.runtime.training import ensure_model
 
 ROOT = project_root()
@@ -33,7 +46,7 @@ class Servers:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(
             f"{self.rasa_url}{path}", data=data, method=method,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **api_auth()},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             body = response.read()
@@ -41,8 +54,9 @@ class Servers:
 
     def say(self, sender: str, text: str) -> list[dict]:
         """What the customer sees after sending text (REST channel)."""
-        return self._request("POST", "/webhooks/rest/webhook",
-                             {"sender": sender, "message": text})  # type: ignore[return-value]
+        return self._request("POST", "/webhooks/rest/webhook",  # type: ignore[return-value]
+                             {"sender": sender, "message": text,
+                              "session_token": session_token(sender)})
 
     def parse(self, text: str) -> dict:
         return self._request("POST", "/model/parse", {"text": text})  # type: ignore[return-value]
@@ -56,6 +70,16 @@ class Servers:
 
 def new_sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def session_token(sender: str) -> str:
+    """The token the servers would have issued for `sender` (signed with the test's secret)."""
+    return sessions.sign(sender, secret=run_secrets().session_secret)
+
+
+def api_auth() -> dict[str, str]:
+    """The header that admits a call to Rasa's HTTP API."""
+    return {"Authorization": bearer(run_secrets().rasa_token)}
 
 
 WEBHOOK_SECRET = "e2e-secret"
@@ -117,6 +141,7 @@ def servers(
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        '  token: ${MADOGUCHI_ACTION_TOKEN}\n'
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db_file}\n",
         encoding="utf-8",
     )
@@ -129,6 +154,8 @@ def servers(
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "MADOGUCHI_WEBHOOK_URL": webhook_sink.url,
         "MADOGUCHI_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # The browser tests' desk (and its chat page) runs on a port chosen later.
+        "MADOGUCHI_CHAT_ORIGINS": "http://127.0.0.1:*",
     })
     actions = launcher.start(action_service(ROOT, port=action_port))
     rasa = launcher.start(rasa_service(ROOT, model, endpoints, port=rasa_port))

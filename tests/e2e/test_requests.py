@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import text
 
 from madoguchi.infra.db import make_engine, session_factory
+from madoguchi.runtime.launcher import run_secrets
 from madoguchi.tickets import TicketService as TicketRepository
-from tests.e2e.conftest import Servers, buttons, new_sender, texts
+from tests.e2e.conftest import Servers, api_auth, buttons, new_sender, texts
 
 # What a customer answers when the form asks for each slot.
 ANSWERS = {
@@ -307,12 +309,14 @@ def test_a_card_number_is_never_stored_and_the_customer_is_warned(
 def _action_call(servers: Servers, sender: str, action: str) -> dict:
     tracker = servers.tracker(sender)
     request = urllib.request.Request(f"{servers.rasa_url}/domain",
-                                     headers={"Accept": "application/json"})
+                                     headers={"Accept": "application/json", **api_auth()})
     with urllib.request.urlopen(request, timeout=30) as response:
         domain = json.loads(response.read())
     payload = {"next_action": action, "sender_id": sender, "tracker": tracker,
                "domain": domain, "version": "3.6.21"}
-    url = servers.actions.health_url.replace("/health", "/webhook")
+    # As Rasa calls it: with the action server's token (actions/server.py).
+    url = servers.actions.health_url.replace("/health", "/webhook?token=" + quote(
+        run_secrets().action_token))
     call = urllib.request.Request(url, data=json.dumps(payload).encode(),
                                   headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(call, timeout=30) as response:

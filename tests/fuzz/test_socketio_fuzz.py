@@ -24,7 +24,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from madoguchi.rasa_adapters.channels import valid_sender
-from tests.e2e.conftest import Servers
+from tests.e2e.conftest import Servers, api_auth
 from tests.fuzz.conftest import FuzzLog, fuzz_settings
 from tests.fuzz.test_webhook_fuzz import check_polite_reply, json_values, short_text
 
@@ -54,9 +54,13 @@ class ChatClient:
         while not self.replies.empty():  # late words of an earlier example
             self.replies.get_nowait()
         started = time.monotonic()
-        # As the widget does: the room is joined once the session is confirmed.
+        # As the widget does: the room is joined once the session is confirmed. The server
+        # issues the conversation (a chosen id is not honoured without its token): a message
+        # naming the id asked for goes to the one confirmed.
         self.client.emit("session_request", {"session_id": session_id})
-        self.confirmed.get(timeout=REPLY_WAIT)
+        confirmed = self.confirmed.get(timeout=REPLY_WAIT)
+        if isinstance(data, dict) and data.get("session_id") == session_id:
+            data = {**data, "session_id": confirmed}
         self.client.emit("user_uttered", data)
         replies: list[Any] = []
         if answer_expected:
@@ -87,7 +91,8 @@ def user_events(servers: Servers, sender: str) -> list[dict]:
 @pytest.fixture(autouse=True)
 def still_alive_afterwards(servers: Servers, chat: ChatClient) -> Any:
     yield
-    assert requests.get(servers.rasa_url + "/status", timeout=30).status_code == 200
+    assert requests.get(servers.rasa_url + "/status", headers=api_auth(),
+                        timeout=30).status_code == 200
     session = uuid.uuid4().hex
     replies = chat.exchange(session, {"message": "開示請求をしたいです", "session_id": session},
                             answer_expected=True)

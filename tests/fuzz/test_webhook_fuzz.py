@@ -9,8 +9,11 @@ Whatever arrives at `POST /webhooks/rest/webhook`:
   message has no control characters or lone surrogates and is at most 5,000 characters (+ mark).
 
 Inputs: random Unicode (emoji, RTL, half-width kana, combining marks, lone surrogates escaped in
-the JSON), control characters and NUL, 100 KB messages, invalid JSON, wrong types and missing
-fields, sender ids of any shape up to 100 KB, binary bodies, and any Content-Type.
+the JSON, noncharacters such as U+FFFF), control characters and NUL, 100 KB messages and 1.9 MB
+bodies, commands with JSON nested 100,000 deep, invalid JSON, wrong types and missing fields,
+sender ids of any shape up to 100 KB, binary bodies, and any Content-Type. A message is sent
+with the session token of its sender (`session_token`), as the chat does; without it the
+answer is 403 `session_invalid` (tests/security/test_sessions.py).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from madoguchi.rasa_adapters.channels import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SENDER_CHARS
-from tests.e2e.conftest import Servers
+from madoguchi.text.characters import is_noncharacter
+from tests.e2e.conftest import Servers, api_auth, session_token
 from tests.fuzz.conftest import FuzzLog, fuzz_settings
 
 pytestmark = [pytest.mark.server]
@@ -36,7 +40,8 @@ WEBHOOK = "/webhooks/rest/webhook"
 REASONS = {
     "too_large", "invalid_json", "not_an_object", "sender_missing", "sender_not_text",
     "sender_too_long", "sender_invalid_characters", "message_missing", "message_not_text",
-    "metadata_not_object", "input_channel_invalid",
+    "metadata_not_object", "input_channel_invalid", "session_invalid", "too_many_messages",
+    "too_many_from_address",
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 POLITE = re.compile(r"です|ます|ません|ください|ございます")
@@ -52,8 +57,11 @@ PIECES = [
     "\u200b", "\u200d", "\ufeff", "\u3000", "\r\n", "\t", "\x00", "\x07", "\x1b[31m", "\x7f",
     "\u2028", "\ud800", "\udfff", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
     "４１１１ １１１１ １１１１ １１１１", "{{7*7}}", "'; DROP TABLE events; --", "/restart",
-    "/request_disclosure", "%s%n", "../../etc/passwd",
+    "/request_disclosure", "%s%n", "../../etc/passwd", "\uffff", "\ufffe", "\ufdd0",
+    "\U0010ffff", '/greet{"a":{"b":', '/deny{"fix_slot": "phone"}',
 ]
+NESTED_COMMAND = "/greet" + '{"a":' * 100_000 + "1" + "}" * 100_000
+NEAR_THE_BODY_LIMIT = "開示" + "a" * 1_900_000  # a 1.9 MB body
 characters = st.one_of(
     st.characters(),  # any code point Hypothesis likes, surrogates excluded …
     st.characters(categories=["Cs"]),  # … so lone surrogates on their own
@@ -114,7 +122,7 @@ def check_answer(
     assert response.headers["content-type"].startswith("application/json")
     payload = response.json()
     if response.status_code >= 400:
-        assert response.status_code in (400, 413), response.status_code
+        assert response.status_code in (400, 403, 413, 429), response.status_code
         assert isinstance(payload, dict) and payload["error"] in REASONS, payload
         assert payload["status"] == response.status_code
         assert JAPANESE.search(payload["detail"]) and POLITE.search(payload["detail"]), payload
@@ -155,6 +163,7 @@ def check_stored(servers: Servers, sender: str) -> None:
     said = [e.get("text") or "" for e in servers.tracker(sender)["events"] if e["event"] == "user"]
     for text in said:
         assert not any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in text if ch not in "\n\t")
+        assert not any(is_noncharacter(ch) for ch in text)
         assert len(text) <= MAX_MESSAGE_CHARS + len(CUT_MARK)
 
 
@@ -162,7 +171,8 @@ def check_stored(servers: Servers, sender: str) -> None:
 def still_alive_afterwards(servers: Servers) -> Any:
     """After each batch the server still answers, and a plain question still gets its answer."""
     yield
-    assert requests.get(servers.rasa_url + "/status", timeout=30).status_code == 200
+    assert requests.get(servers.rasa_url + "/status", headers=api_auth(),
+                        timeout=30).status_code == 200
     reply = servers.say(fresh_sender(), "個人情報の利用目的を教えてください")
     check_polite_reply(reply)
 
@@ -175,11 +185,14 @@ def still_alive_afterwards(servers: Servers) -> Any:
 @example(message="\x00\x01\x02", content_type="application/json")
 @example(message="\ud800\udfff壊れた文字", content_type="application/json")
 @example(message="ﾃﾞｰﾀを消してほしい🙏" * 7000, content_type="text/plain")
+@example(message=NESTED_COMMAND, content_type="application/json")
+@example(message=NEAR_THE_BODY_LIMIT, content_type="application/json")
+@example(message="開示\uffff\ufdd0してください", content_type="application/json")
 def test_any_message_text_gets_a_polite_reply(
     servers: Servers, fuzz_log: FuzzLog, message: str, content_type: str
 ) -> None:
     sender = fresh_sender()
-    sent = {"sender": sender, "message": message}
+    sent = {"sender": sender, "message": message, "session_token": session_token(sender)}
     response = post(servers, body_of(sent), content_type)
 
     assert check_answer(response, fuzz_log, servers, sent) is None
@@ -213,7 +226,8 @@ def test_any_json_value_is_answered_or_refused_clearly(
 def test_any_sender_id_is_answered_or_refused_clearly(
     servers: Servers, fuzz_log: FuzzLog, sender: Any, message: Any
 ) -> None:
-    sent = {"sender": sender, "message": message}
+    sent = {"sender": sender, "message": message,
+            "session_token": session_token(sender) if isinstance(sender, str) else None}
     reason = check_answer(post(servers, body_of(sent)), fuzz_log, servers, sent)
 
     if reason is None:
@@ -250,6 +264,9 @@ def test_any_bytes_are_answered_or_refused_clearly(
     (b'{"sender": "a", "message": 3}', 400, "message_not_text"),
     (b'{"sender": "a", "message": "x", "metadata": []}', 400, "metadata_not_object"),
     (body_of({"sender": "a", "message": "x" * MAX_BODY_BYTES}), 413, "too_large"),
+    (body_of({"sender": "a", "message": "開示"}), 403, "session_invalid"),
+    (body_of({"sender": "a", "message": "開示", "session_token": session_token("b")}), 403,
+     "session_invalid"),
 ])
 def test_what_is_refused_and_why(
     servers: Servers, fuzz_log: FuzzLog, body: bytes, status: int, reason: str
@@ -269,6 +286,8 @@ def test_a_refused_request_leaves_no_conversation(servers: Servers) -> None:
 
 def test_json_is_read_whatever_the_content_type(servers: Servers, fuzz_log: FuzzLog) -> None:
     # `curl -d` sends application/x-www-form-urlencoded; the README's example must work.
-    body = body_of({"sender": fresh_sender(), "message": "個人情報を開示してほしい"})
+    sender = fresh_sender()
+    body = body_of({"sender": sender, "message": "個人情報を開示してほしい",
+                    "session_token": session_token(sender)})
     for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
         assert check_answer(post(servers, body, content_type), fuzz_log) is None

@@ -5,6 +5,9 @@ review shows too); this module only talks HTTP.
 
 Plain urllib with short timeouts: the desk must stay usable (without the transcript) when Rasa
 is down, so every failure becomes one `RasaError` the callers can show.
+
+Rasa's token goes in the Authorization header as a short-lived JWT signed with it
+(`madoguchi.infra.rasa_auth`), never in the query string, where access logs would keep it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+
+from madoguchi.infra.rasa_auth import bearer
 
 
 class RasaError(RuntimeError):
@@ -29,8 +34,6 @@ class RasaClient:
 
     def _url(self, path: str, params: dict[str, str] | None = None) -> str:
         query = dict(params or {})
-        if self.token:
-            query["token"] = self.token
         url = self.base_url.rstrip("/") + path
         return f"{url}?{urllib.parse.urlencode(query)}" if query else url
 
@@ -38,12 +41,11 @@ class RasaClient:
         self, method: str, path: str, payload: Any = None, params: dict[str, str] | None = None
     ) -> Any:
         data = None if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = bearer(self.token)
         request = urllib.request.Request(
-            self._url(path, params),
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
+            self._url(path, params), data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read()
@@ -88,6 +90,14 @@ class RasaClient:
             params |= {"output_channel": "latest", "execute_side_effects": "true"}
         self._request(
             "POST", self._conversation_path(conversation_id, "tracker/events"), event, params
+        )
+
+    def execute(self, conversation_id: str, action: str) -> None:
+        """Run one of the domain's actions in the conversation now (Rasa's `execute`), its
+        messages sent through the customer's latest channel."""
+        self._request(
+            "POST", self._conversation_path(conversation_id, "execute"), {"name": action},
+            {"output_channel": "latest", "include_events": "NONE"},
         )
 
 

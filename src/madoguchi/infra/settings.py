@@ -182,10 +182,20 @@ class Settings:
         "HOST", "URLs", "interface", "`127.0.0.1`",
         "interface the servers listen on (not loopback: set `MADOGUCHI_RASA_TOKEN`)",
         default="127.0.0.1"))
+    chat_origins: tuple[str, ...] = field(metadata=_variable(
+        "CHAT_ORIGINS", "URLs", "origins", "–",
+        "pages besides the desk's that may call Rasa from a browser (CORS; `http://host:*`: "
+        "any port)", parse=lambda raw: tuple(raw.replace(",", " ").split()), default=()))
     # tokens
     rasa_token: str | None = field(metadata=_variable(
-        "RASA_TOKEN", "tokens", "text", "–",
-        "Rasa's `--auth-token`; required when the host is not loopback"))
+        "RASA_TOKEN", "tokens", "text", "made per run",
+        "Rasa's API token (also the key of the desk's JWT); the launcher makes one when unset"))
+    action_token: str | None = field(metadata=_variable(
+        "ACTION_TOKEN", "tokens", "text", "made per run",
+        "the secret Rasa sends the action server (`action_endpoint.token`); made when unset"))
+    session_secret: str | None = field(metadata=_variable(
+        "SESSION_SECRET", "tokens", "text", "made per run",
+        "key that signs the chat's conversation ids; set it to keep chats across restarts"))
     # thresholds (the NLU's own, FallbackClassifier's, stay in config.yml: Rasa reads them there)
     retrieval_threshold: float | None = field(metadata=_variable(
         "RETRIEVAL_THRESHOLD", "thresholds", "score or `off`", "0.35",
@@ -208,6 +218,14 @@ class Settings:
         "REVIEW_LOW_CONFIDENCE", "thresholds", "0–1", "0.5",
         "below this a message counts as low confidence in the review",
         parse=_number(at_least=0, at_most=1), default=0.5))
+    rate_per_sender: int = field(metadata=_variable(
+        "RATE_PER_SENDER", "thresholds", "messages a minute", "30",
+        "a conversation's messages beyond this are refused (429) until the minute refills",
+        parse=_whole(1), default=30))
+    rate_per_address: int = field(metadata=_variable(
+        "RATE_PER_ADDRESS", "thresholds", "messages a minute", "120",
+        "the same for one client address (X-Forwarded-For from a proxy on loopback)",
+        parse=_whole(1), default=120))
     # retention
     retention_days: int | None = field(metadata=_variable(
         "RETENTION_DAYS", "retention", "days or `off`", str(DEFAULT_RETENTION_DAYS),

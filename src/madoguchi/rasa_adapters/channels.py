@@ -3,36 +3,55 @@
 They replace Rasa's `rest` and `socketio` channels under the same names (so the webhook stays
 `POST /webhooks/rest/webhook`): before a message reaches NLU, the tracker store or a log, a
 credit-card number or マイナンバー in it is replaced by a label, and the customer is told at once
-not to send such numbers. Everything else is Rasa's own channel code.
+not to send such numbers.
 
-The REST webhook also refuses what cannot be a customer's message before Rasa sees it (see
-`webhook_payload`): Rasa would answer 500 to a body that is not a JSON object, file a message
-without `sender` under one shared conversation "default", and its SQL tracker store exits the
-whole server on a sender id that the database cannot encode (a lone surrogate, NUL).
+Before any of that, in this order, each costing little whatever arrives:
+- the REST webhook refuses what cannot be a customer's message (`webhook_payload`): Rasa would
+  answer 500 to a body that is not a JSON object, file a message without `sender` under one
+  shared conversation "default", and its SQL tracker store exits the whole server on a sender
+  id that the database cannot encode (a lone surrogate, NUL);
+- a conversation is entered only with the session token the server issued for it
+  (`sessions.py`): REST `session_token` beside `sender` (`GET /webhooks/rest/session` issues a
+  pair), socket.io `session_request` with `session_id` and `session_token` (the server
+  confirms the pair, or issues a new one: a `session_token` event, then `session_confirm`);
+- a conversation and a client address send at most so many messages a minute (429);
+- the text is cut to MAX_MESSAGE_CHARS first, then cleaned and masked: bounded work;
+- only the commands the chat's buttons send reach Rasa as commands ("/request_disclosure",
+  '/deny{"fix_slot": "phone"}'), and none while an operator holds the conversation: Rasa would
+  honour "/restart" even then. Anything else starting with "/" stays the customer's words.
+
+Rasa's own REST handler logs the message text when a turn fails or the client goes away; the
+handler here logs neither the text nor an exception's message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import ipaddress
 import json
 import logging
 import re
+import traceback
 import unicodedata
-import uuid
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 import socketio
 import yaml
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, ResponseStream
 
 from madoguchi.infra.settings import project_root, settings
+from madoguchi.rasa_adapters import sessions
+from madoguchi.rasa_adapters.limits import Limiter, limiter
 from madoguchi.rasa_adapters.resilience import resilient
+from madoguchi.text.characters import storable
 from madoguchi.text.pii import mask_forbidden
 
 logger = logging.getLogger(__name__)
@@ -41,6 +60,9 @@ logger = logging.getLogger(__name__)
 # message must not occupy the server. The tail is replaced by a visible marker.
 MAX_MESSAGE_CHARS = 5000
 _CUT_MARK = "…（以下省略）"
+# Cut this much beyond the limit before masking, so that a number across the cut is still
+# recognised and masked, then cut again.
+_MASK_MARGIN = 64
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -75,6 +97,10 @@ class RejectedInput(ValueError):
 
 def _writable(text: str) -> bool:
     return not any(unicodedata.category(ch) in _UNWRITABLE for ch in text)
+
+
+def _refusal(rejected: RejectedInput) -> HTTPResponse:
+    return response.json(rejected.body(), status=rejected.status, ensure_ascii=False)
 
 
 def valid_sender(sender: Any) -> bool:
@@ -163,6 +189,17 @@ def webhook_payload(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def check_session(payload: dict[str, Any]) -> None:
+    """RejectedInput (403) unless `session_token` is the server's token for `sender`."""
+    if not sessions.verify(payload.get("sender"), payload.get("session_token")):
+        raise RejectedInput(
+            "session_invalid",
+            "この会話を続けることはできません。新しい会話を始めてください"
+            " (session_token missing or not issued for this sender: GET /webhooks/rest/session)",
+            403,
+        )
+
+
 @lru_cache(maxsize=4)
 def _response(name: str) -> str:
     # The wording lives with the other responses in the domain, not in code.
@@ -170,10 +207,22 @@ def _response(name: str) -> str:
     return domain["responses"][name][0]["text"]
 
 
-# Rasa reads a message starting with "/" as an intent given directly (the chat's buttons send
-# "/request_disclosure"). Rasa's own intents that a button or a client may send, besides ours:
-_RASA_COMMANDS = frozenset({"restart", "session_start", "nlu_fallback", "back"})
-_COMMAND = re.compile(r"/(?P<intent>[A-Za-z0-9_]+)(?P<entities>\{.*\})?", re.DOTALL)
+@lru_cache(maxsize=1)
+def _limit_text() -> str:
+    path = project_root() / "data" / "dialogue" / "limits.yml"
+    return str(yaml.safe_load(path.read_text(encoding="utf-8"))["too_many_messages"])
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+# Rasa reads a message starting with "/" as an intent given directly. The chat's buttons send
+# "/<intent>" for an intent of the domain (requests, notice sections, yes/no, a person) or
+# Rasa's "/nlu_fallback" ("none of these"), and the summary's "fix this" button sends
+# '/deny{"fix_slot": "<slot>"}'; the widget greets with "/greet". Nothing sends Rasa's
+# "/restart", "/session_start" or "/back": typed, they are words.
+_BUTTON_INTENTS_BESIDES_THE_DOMAIN = frozenset({"nlu_fallback"})
+_COMMAND = re.compile(r"/(?P<intent>[A-Za-z0-9_]{1,64})(?P<entities>\{.{0,200}\})?", re.DOTALL)
+_FIX_SLOT = re.compile(r"[a-z_]{1,40}")
 
 
 @lru_cache(maxsize=1)
@@ -183,35 +232,124 @@ def _known_intents() -> frozenset[str]:
 
 
 def _is_command(text: str) -> bool:
-    """A well-formed "/intent" or "/intent{json}" naming an intent the assistant knows."""
+    """What a button of the chat sends: "/intent", '/deny{"fix_slot": "<slot>"}' or
+    '/csat{"score": N}'."""
+    if len(text) > 300:
+        return False
     found = _COMMAND.fullmatch(text.strip())
-    if found is None or found["intent"] not in _known_intents() | _RASA_COMMANDS:
+    if found is None or found["intent"] not in (
+        _known_intents() | _BUTTON_INTENTS_BESIDES_THE_DOMAIN
+    ):
         return False
     if found["entities"] is None:
         return True
     try:
-        return isinstance(json.loads(found["entities"]), dict)
-    except ValueError:
+        entities = json.loads(found["entities"])
+    except (ValueError, RecursionError):
         return False
+    if found["intent"] == "affirm":  # an agent's relation: '/affirm{"agent_kind": "<id>"}'
+        return (isinstance(entities, dict) and list(entities) == ["agent_kind"]
+                and isinstance(entities["agent_kind"], str)
+                and _FIX_SLOT.fullmatch(entities["agent_kind"]) is not None)
+    if found["intent"] == "csat":  # the CSAT buttons: '/csat{"score":N}' (1-5: the action)
+        return (isinstance(entities, dict) and list(entities) == ["score"]
+                and isinstance(entities["score"], int | str) and len(str(entities["score"])) <= 3)
+    return (
+        found["intent"] == "deny" and isinstance(entities, dict) and list(entities) == ["fix_slot"]
+        and isinstance(entities["fix_slot"], str)
+        and _FIX_SLOT.fullmatch(entities["fix_slot"]) is not None
+    )
 
 
-def storable_customer_text(text: Any) -> tuple[str, set[str]]:
-    """The customer's message as it may be processed and stored (control characters dropped,
-    a typed "/word" kept as words, forbidden numbers masked, cut to MAX_MESSAGE_CHARS), and the
-    forbidden kinds that were masked. Never refuses: anything becomes some text."""
+def looks_like_command(text: Any) -> bool:
+    return isinstance(text, str) and text.lstrip()[:1] == "/"
+
+
+def storable_customer_text(text: Any, *, commands: bool = True) -> tuple[str, set[str]]:
+    """The customer's message as it may be processed and stored, and the forbidden kinds masked.
+
+    Cut to MAX_MESSAGE_CHARS first (a mark says so), then control characters, lone surrogates
+    and noncharacters dropped, a typed "/word" kept as words (always when `commands` is
+    False), forbidden numbers masked. Never refuses: anything becomes some text.
+    """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    # Control characters carry nothing a customer meant, and NUL cannot be stored in PostgreSQL;
-    # a lone surrogate (valid JSON: "\\ud800") cannot be encoded as UTF-8 at all.
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _UNWRITABLE)
-    if text.lstrip().startswith("/") and not _is_command(text):
+    cut = len(text) > MAX_MESSAGE_CHARS + _MASK_MARGIN
+    text = storable(text[:MAX_MESSAGE_CHARS + _MASK_MARGIN])
+    if text.lstrip().startswith("/") and not (commands and _is_command(text)):
         # Typed words that only look like a command ("/restart{", "/商品") are words: the
         # full-width slash keeps Rasa from reading them as an intent, and NFKC gives the NLU "/".
         text = text.replace("/", "／", 1)
     masked, kinds = mask_forbidden(text)
-    if len(masked) > MAX_MESSAGE_CHARS:
+    if cut or len(masked) > MAX_MESSAGE_CHARS:
         masked = masked[:MAX_MESSAGE_CHARS] + _CUT_MARK
     return masked, kinds
+
+
+# --- who is asking ----------------------------------------------------------------------------
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address for its rate limit; None for the machine itself.
+
+    Only a proxy on this machine (HAProxy in the scale profile, a local nginx) is believed
+    about X-Forwarded-For, and only its last entry (the address it saw: what a client wrote
+    in the header itself comes before). A client on this machine (loopback, directly or
+    through the proxy) is a local process (the desk, a test, a drill): not limited by address.
+    """
+    peer = str(getattr(request, "ip", "") or "")
+    try:
+        loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return peer or None
+    # Every X-Forwarded-For line, in order (a client may send its own before the proxy's).
+    forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+    last = forwarded.split(",")[-1].strip()[:64]
+    try:
+        return None if ipaddress.ip_address(last).is_loopback else last
+    except ValueError:
+        return last or None
+
+
+class Gate:
+    """What is checked before a message is read: the rate limits and the operator's hold."""
+
+    def __init__(self, limits: Limiter | None = None) -> None:
+        self.limits = limits or limiter()
+
+    async def admit(self, sender: str, address: str | None) -> RejectedInput | None:
+        current = settings()
+        if not await self.limits.allow(f"sender:{sender}", current.rate_per_sender):
+            return RejectedInput(
+                "too_many_messages",
+                f"{_limit_text()} (more than {current.rate_per_sender} messages a minute"
+                " in this conversation)", 429)
+        if address is not None and not await self.limits.allow(
+            f"address:{address}", current.rate_per_address
+        ):
+            return RejectedInput(
+                "too_many_from_address",
+                f"{_limit_text()} (more than {current.rate_per_address} messages a minute"
+                " from this address)", 429)
+        return None
+
+
+async def _paused(agent: Any, sender: str) -> bool:
+    """Whether an operator holds the conversation (its latest pause is not yet resumed)."""
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return False
+    tracker = await store.retrieve(sender)
+    return tracker is not None and tracker.is_paused()
+
+
+def _log_failure(what: str, message: UserMessage, exc: BaseException) -> None:
+    # Never the text, never the exception's message (it may quote the text): where it failed.
+    where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+    logger.error("%s for %s (%d characters): %s\n%s", what, message.sender_id,
+                 len(str(message.text or "")), type(exc).__name__, where)
 
 
 def _guarded(on_new_message: Handler) -> Handler:
@@ -225,7 +363,18 @@ def _guarded(on_new_message: Handler) -> Handler:
             logger.warning("message with an unusable sender id ignored (%d characters)",
                            len(str(message.sender_id)))
             return None
-        message.text, kinds = storable_customer_text(message.text)
+        try:
+            commands = not (looks_like_command(message.text)
+                            and await _paused(_agent.get(), message.sender_id))
+            message.text, kinds = storable_customer_text(message.text, commands=commands)
+        except asyncio.CancelledError as exc:
+            _log_failure("client went away before the message was read", message, exc)
+            raise
+        except Exception as exc:
+            _log_failure("the message could not be read", message, exc)
+            await message.output_channel.send_text_message(
+                message.sender_id, _response("utter_empty_message"))
+            return None
         if not message.text.strip():
             # Nothing to read: say so, and leave the conversation as it was.
             await message.output_channel.send_text_message(
@@ -240,51 +389,74 @@ def _guarded(on_new_message: Handler) -> Handler:
             await message.output_channel.send_text_message(
                 message.sender_id, _response("utter_forbidden_number")
             )
-        return await on_new_message(message)
+        try:
+            return await on_new_message(message)
+        except asyncio.CancelledError as exc:
+            _log_failure("client went away mid-turn", message, exc)
+            raise
 
     return handler
 
 
+# The Rasa agent serving the message being read (`PUT /model` may replace it): the guard reads
+# the conversation's tracker through it.
+_agent: contextvars.ContextVar[Any] = contextvars.ContextVar("madoguchi_agent", default=None)
+
+
 class GuardedRestInput(RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`) with forbidden numbers masked first."""
+    """Rasa's REST channel (`/webhooks/rest/webhook`), guarded as the module says."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def _extract_message(self, req: Request) -> str | None:
-        # Masked here too, so that even Rasa's own error logging never sees the raw number.
-        raw = (req.json or {}).get("message") if isinstance(req.json, dict) else None
-        return storable_customer_text(raw)[0]
-
-    def get_metadata(self, request: Request) -> dict[str, Any] | None:
-        metadata = dict(super().get_metadata(request) or {})
-        raw = (request.json or {}).get("message") if isinstance(request.json, dict) else None
-        kinds = storable_customer_text(raw)[1]
-        if kinds:
-            metadata["madoguchi_masked"] = sorted(kinds)
-        return metadata or None
-
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        blueprint = super().blueprint(_guarded(on_new_message))
+        guarded = _guarded(on_new_message)
+        gate = Gate()
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        @blueprint.middleware("request")
-        async def refuse_bad_input(request: Request) -> HTTPResponse | None:
-            # Checked before Rasa's handler reads the body; the parsed object is kept for it.
-            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
-                return None
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/session", methods=["GET", "POST"])
+        async def session(_: Request) -> HTTPResponse:
+            # A new conversation for a REST client: its id and the token that enters it.
+            sender, token = sessions.new_session()
+            return response.json({"sender": sender, "session_token": token},
+                                 headers={"Cache-Control": "no-store"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse | ResponseStream:
             try:
-                request.parsed_json = webhook_payload(request.body or b"")
+                payload = webhook_payload(request.body or b"")
+                check_session(payload)
             except RejectedInput as rejected:
-                return response.json(rejected.body(), status=rejected.status,
-                                     ensure_ascii=False)
-            return None
+                return _refusal(rejected)
+            sender = payload["sender"]
+            refused = await gate.admit(sender, client_address(request))
+            if refused is not None:
+                return _refusal(refused)
+            metadata = payload.get("metadata") or None
+            _agent.set(getattr(request.app.ctx, "agent", None))
+            channel = payload.get("input_channel") or self.name()
+            if request.args.get("stream", "").lower() == "true":
+                return response.stream(
+                    self.stream_response(guarded, payload["message"], sender, channel, metadata),
+                    content_type="text/event-stream",
+                )
+            collector = CollectingOutputChannel()
+            message = UserMessage(payload["message"], collector, sender,
+                                  input_channel=channel, metadata=metadata)
+            try:
+                await guarded(message)
+            except asyncio.CancelledError:
+                pass  # logged by the guard, without the text
+            except Exception as exc:
+                _log_failure("the turn failed", message, exc)
+            return response.json(collector.messages)
 
         return blueprint
-
-
-# The web chat keeps its conversation id; only ids of the form we hand out are accepted.
-_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class OperatorMarkingOutput(SocketIOOutput):
@@ -299,7 +471,7 @@ class OperatorMarkingOutput(SocketIOOutput):
 
 
 class GuardedSocketIOInput(SocketIOInput):
-    """Rasa's socket.io channel (the web chat) with forbidden numbers masked first."""
+    """Rasa's socket.io channel (the web chat), guarded as the module says."""
 
     @classmethod
     def name(cls) -> str:
@@ -309,8 +481,10 @@ class GuardedSocketIOInput(SocketIOInput):
         return None if self.sio is None else OperatorMarkingOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        blueprint = super().blueprint(_guarded(on_new_message))
+        guarded = _guarded(on_new_message)
+        blueprint = super().blueprint(guarded)
         sio = self.sio
+        gate = Gate()
         redis_url = settings().socketio_redis_url
         if redis_url:
             # Several replicas (scale profile): rooms are shared through Redis, so a message
@@ -320,15 +494,54 @@ class GuardedSocketIOInput(SocketIOInput):
             manager.set_server(sio)
             sio.manager = manager
 
-        # Rasa 3.6 calls AsyncServer.enter_room without await, which python-socketio 5.18
-        # needs: the browser would never join its conversation's room and get no reply.
+        def request_of(sid: str) -> Request | None:
+            environ = sio.get_environ(sid, namespace=self.namespace) or {}
+            return environ.get("sanic.request")
+
+        # Replaces Rasa's: it joins any room a client names (and, in Rasa 3.6, calls
+        # AsyncServer.enter_room without await, so the browser would never join at all).
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
             given = data.get("session_id") if isinstance(data, dict) else None
-            valid = isinstance(given, str) and _SESSION_ID.match(given)
-            session_id = given if valid else uuid.uuid4().hex
+            token = data.get("session_token") if isinstance(data, dict) else None
+            if sessions.verify(given, token) and valid_sender(given):
+                session_id = str(given)
+                token = sessions.sign(session_id)  # renewed: a visit keeps it fresh
+            else:
+                session_id, token = sessions.new_session()
+            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
             if self.session_persistence:
-                await sio.enter_room(sid, session_id)
-            await sio.emit("session_confirm", session_id, room=sid)
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            # The token first, then Rasa's own confirmation (the id as a string, as rasa-webchat
+            # expects): a client that keeps the pair may come back to this conversation.
+            await sio.emit("session_token", {"session_id": session_id, "session_token": token},
+                           room=sid, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        # Replaces Rasa's: it takes any `session_id` a message names as the conversation.
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                return
+            confirmed = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
+            if confirmed is None or data.get("session_id") != confirmed:
+                logger.warning("socket.io message outside its confirmed session ignored")
+                return
+            output = self.get_output_channel()
+            request = request_of(sid)
+            refused = await gate.admit(confirmed, client_address(request) if request else None)
+            if refused is not None:
+                await output.send_text_message(confirmed, _limit_text())
+                return
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except (ValueError, RecursionError):
+                    metadata = {}
+            _agent.set(getattr(request.app.ctx, "agent", None) if request is not None else None)
+            await guarded(UserMessage(data.get("message", ""), output, confirmed,
+                                      input_channel=self.name(),
+                                      metadata=metadata if isinstance(metadata, dict) else None))
 
         return blueprint

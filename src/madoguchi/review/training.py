@@ -19,6 +19,7 @@ import yaml
 
 from madoguchi.conversation.events import load
 from madoguchi.infra.settings import project_root, settings
+from madoguchi.text.characters import without_noncharacters
 from madoguchi.tickets import Conflict, InvalidField
 
 from .masking import ConversationMasker
@@ -82,7 +83,9 @@ def example_text(row: Any, asked_slot: str | None = None) -> str:
     if (row.type_name or event.get("event")) != "user":
         raise InvalidField("学習データにできるのはお客様のメッセージだけです (not a user message)")
     raw = str(event.get("text") or "")
-    text = " ".join(ConversationMasker().customer_text(raw, asked_slot).split())
+    # Noncharacters (U+FFFF …) would make the YAML file unreadable for Rasa and for us.
+    text = " ".join(without_noncharacters(ConversationMasker().customer_text(raw, asked_slot))
+                    .split())
     # ASCII brackets would read as Rasa's entity markup "[words](entity)".
     text = text.translate(str.maketrans("[]()", "［］（）"))
     if not text or text.startswith("/"):

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, select, text
 
 from madoguchi.infra.db import make_engine
+from madoguchi.infra.rasa_auth import bearer
+from madoguchi.rasa_adapters import sessions
 from madoguchi.rasa_adapters.resilience import retry_text
+from madoguchi.runtime.launcher import run_secrets
 from madoguchi.runtime.scale import Cluster
 from madoguchi.tickets.models import Ticket
 
@@ -59,8 +62,10 @@ class Customer:
     def _call(self, method: str, path: str, payload: object | None = None,
               timeout: float = 120.0) -> object:
         data = None if payload is None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json",
+                   "Authorization": bearer(run_secrets().rasa_token)}
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -70,7 +75,9 @@ class Customer:
         start = time.perf_counter()
         try:
             messages = self._call("POST", "/webhooks/rest/webhook",
-                                  {"sender": self.sender, "message": text})
+                                  {"sender": self.sender, "message": text,
+                                   "session_token": sessions.sign(
+                                       self.sender, secret=run_secrets().session_secret)})
         except (urllib.error.URLError, OSError, ValueError):
             self.http_errors += 1
             return None

@@ -2,11 +2,17 @@
 
 `make run` and the end-to-end tests use the same launcher, so the tests exercise exactly the
 processes a newcomer starts. It only runs commands; it knows nothing of Rasa's internals.
+
+Secrets: Rasa's API token, the action server's token and the key that signs chat sessions come
+from the environment (MADOGUCHI_RASA_TOKEN, MADOGUCHI_ACTION_TOKEN, MADOGUCHI_SESSION_SECRET);
+any that is unset is made once per launching process (`run_secrets`) and handed to every child
+through its environment, never its command line, and never printed.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,7 +22,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+from madoguchi.infra.rasa_auth import bearer
+from madoguchi.infra.settings import settings
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass
@@ -27,6 +39,8 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    # Sent with the health check (Rasa's /status wants its token).
+    health_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,47 @@ class Ports:
     rasa: int = 5005
     actions: int = 5055
     desk: int = 8000
+
+
+@dataclass(frozen=True)
+class RunSecrets:
+    """The secrets every process of one run shares."""
+
+    rasa_token: str
+    action_token: str
+    session_secret: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MADOGUCHI_RASA_TOKEN": self.rasa_token,
+            "MADOGUCHI_ACTION_TOKEN": self.action_token,
+            "MADOGUCHI_SESSION_SECRET": self.session_secret,
+        }
+
+
+@lru_cache(maxsize=1)
+def run_secrets() -> RunSecrets:
+    """The configured secrets, or ones made now, the same for every launcher in this process."""
+    current = settings()
+    return RunSecrets(
+        rasa_token=current.rasa_token or secrets.token_urlsafe(32),
+        action_token=current.action_token or secrets.token_urlsafe(32),
+        session_secret=current.session_secret or secrets.token_urlsafe(32),
+    )
+
+
+def keep_api_token(path: Path) -> Path | None:
+    """Write this run's Rasa token to `path`, readable by its owner only, when it was made here
+    (MADOGUCHI_RASA_TOKEN unset): how the person who ran `make run` calls Rasa's API by hand.
+    Nothing is written when the token came from the environment: its owner knows it."""
+    if settings().rasa_token:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(run_secrets().rasa_token + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 def free_port() -> int:
@@ -59,27 +114,27 @@ def rasa_service(
     auth_token: str | None = None,
     credentials: Path | None = None,
 ) -> Service:
+    """Rasa with its API on, behind its token (`auth_token`, else this run's), through
+    `madoguchi.runtime.rasa_server`: the token is not on the command line, and browsers may
+    call it only from the desk's and MADOGUCHI_CHAT_ORIGINS' pages (CORS)."""
+    token = auth_token or run_secrets().rasa_token
     argv = [
-        _bin("rasa"), "run", "--enable-api",
+        sys.executable, "-m", "madoguchi.runtime.rasa_server", "run", "--enable-api",
         "--model", str(model),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials or root / "credentials.yml"),
         "--interface", host,
         "--port", str(port),
-        "--cors", "*",
     ]
-    if auth_token:
-        argv += ["--auth-token", auth_token]
-    elif host not in {"127.0.0.1", "localhost", "::1"}:
-        raise SystemExit(
-            "Refusing to expose the Rasa API without a token: set MADOGUCHI_RASA_TOKEN."
-        )
-    return Service("rasa", argv, f"http://127.0.0.1:{port}/status"
-                   + (f"?token={auth_token}" if auth_token else ""))
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status",
+                   env={"MADOGUCHI_RASA_TOKEN": token}, health_token=token)
 
 
-def action_service(root: Path, *, port: int = 5055) -> Service:
-    argv = [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]
+def action_service(root: Path, *, port: int = 5055, host: str = "127.0.0.1") -> Service:
+    """The action server, on loopback unless told otherwise; it answers only the action token
+    of this run (actions/server.py), which Rasa sends from its endpoints file."""
+    argv = [sys.executable, "-m", "actions.server", "--actions", "actions",
+            "--interface", host, "--port", str(port)]
     return Service("actions", argv, f"http://127.0.0.1:{port}/health")
 
 
@@ -94,9 +149,11 @@ def desk_service(*, host: str = "127.0.0.1", port: int = 8000) -> Service:
     return Service("desk", argv, f"http://127.0.0.1:{port}/health")
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, token: str | None = None) -> bool:
+    headers = {"Authorization": bearer(token)} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=2) as response:
             return response.status < 500
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -108,7 +165,7 @@ class Launcher:
     def __init__(self, root: Path, log_dir: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
         self.log_dir = log_dir
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, **run_secrets().env(), **(env or {})}
         self.services: list[Service] = []
 
     def start(self, service: Service) -> Service:
@@ -138,7 +195,7 @@ class Launcher:
                         f"{service.name} exited with {service.process.returncode}; "
                         f"see {service.log_path}"
                     )
-                if _answers(service.health_url):
+                if _answers(service.health_url, service.health_token):
                     pending.remove(service)
             if not pending:
                 return
@@ -170,7 +227,8 @@ class Launcher:
     def restart(self, service: Service) -> Service:
         self.stop(service)
         self.services.remove(service)
-        return self.start(Service(service.name, service.argv, service.health_url, service.env))
+        return self.start(Service(service.name, service.argv, service.health_url, service.env,
+                                  health_token=service.health_token))
 
     def stop_all(self) -> None:
         for service in reversed(self.services):

@@ -15,7 +15,13 @@ import time
 from madoguchi.infra.db import upgrade
 from madoguchi.infra.settings import load_settings
 from madoguchi.review.retention import start_schedule
-from madoguchi.runtime.launcher import Launcher, action_service, desk_service, rasa_service
+from madoguchi.runtime.launcher import (
+    Launcher,
+    action_service,
+    desk_service,
+    keep_api_token,
+    rasa_service,
+)
 from madoguchi.runtime.scale import run as run_scale
 
 
@@ -44,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     start_schedule(settings.database_url)
 
     launcher = Launcher(root, root / "var" / "log")
+    token_file = keep_api_token(root / "var" / "rasa-token")
     services = [
         launcher.start(action_service(root)),
         launcher.start(
@@ -74,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"action server http://{args.host}:5055")
         if len(services) > 2:
             print(f"desk          http://{args.host}:8000/desk   chat demo: http://{args.host}:8000/")
+        if token_file:
+            print(f"API token     in {token_file} (owner only; made for this run)")
         print(f"logs          {launcher.log_dir}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:

@@ -46,6 +46,7 @@ from madoguchi.runtime.launcher import (
     action_service,
     desk_service,
     free_port,
+    keep_api_token,
     rasa_service,
 )
 
@@ -109,7 +110,9 @@ def endpoints_config(action_url: str, database_url: str, redis_url: str,
     if redis.scheme == "rediss":
         lock_store["use_ssl"] = True
     return {
-        "action_endpoint": {"url": f"{action_url.rstrip('/')}/webhook"},
+        # The action servers' token: Rasa reads it from its environment (never in the file).
+        "action_endpoint": {"url": f"{action_url.rstrip('/')}/webhook",
+                            "token": "${MADOGUCHI_ACTION_TOKEN}"},
         # Rasa's SQLTrackerStore (a full URL in `url` is used as it is), waiting out a
         # database restart instead of starting the conversation again (scale_store.py).
         "tracker_store": {"type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
@@ -288,6 +291,10 @@ def start_cluster(
         # socket.io rooms across replicas: the desk's message reaches the customer's socket
         # whichever replica the desk's call lands on (src/madoguchi/rasa_adapters/channels.py).
         "MADOGUCHI_SOCKETIO_REDIS_URL": settings.redis_url,
+        # The replicas share the rate limits through the same Redis.
+        "MADOGUCHI_PROFILE": "scale",
+        "MADOGUCHI_REDIS_URL": settings.redis_url,
+        "MADOGUCHI_LOCK_PREFIX": settings.lock_prefix,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(env or {}),
     })
@@ -339,6 +346,9 @@ def run(host: str, model: Path) -> int:
         start_schedule(settings.database_url)
         print(cluster.describe(host))
         print(f"Redis              {settings.redis_url}  (lock store, socket.io rooms)")
+        token_file = keep_api_token(root / "var" / "rasa-token")
+        if token_file:
+            print(f"API token          in {token_file} (owner only; made for this run)")
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:
             for service in cluster.services:

@@ -4,7 +4,9 @@
  *   <script src="https://DESK/chat/madoguchi-chat.js" data-rasa-url="https://RASA" defer></script>
  *
  * It talks to Rasa's socket.io channel (events user_uttered / bot_uttered, session persistence:
- * session_request / session_confirm). The desk serves this file bundled with socket.io-client 4
+ * session_request / session_confirm). The server issues the conversation id together with a
+ * session token (an HMAC of the id); only the pair lets this browser back into the conversation,
+ * so the id alone (on the desk, in an export, in a webhook) opens nothing. The desk serves this file bundled with socket.io-client 4
  * in one scope, so `io` below is the bundled client and nothing leaks into the host page.
  *
  * Every piece of text goes into the page with textContent, never as HTML: a message that
@@ -116,6 +118,8 @@
 
   var state = {
     sessionId: load(local, "session", null),
+    sessionToken: load(local, "token", null),
+    issuedToken: null, // {session_id, session_token} from the server's session_token event
     history: load(tab, "history", []),
     open: load(tab, "open", false),
     socket: null,
@@ -539,14 +543,26 @@
       state.everConnected = true;
       // A new connection is a new socket id: ask to join our conversation's room again.
       state.confirmed = false;
-      socket.emit("session_request", { session_id: state.sessionId });
+      socket.emit("session_request", {
+        session_id: state.sessionId,
+        session_token: state.sessionToken
+      });
     });
     socket.on("session_confirm", function (data) {
       var id = typeof data === "string" ? data : data && data.session_id;
       if (!id) return;
-      var first = !state.sessionId;
+      var first = state.sessionId !== String(id);
+      if (first && state.history.length) {
+        // The old conversation could not be entered again (its token ran out): a new one.
+        state.history = [];
+        forget(tab, "history");
+        renderAll();
+      }
       state.sessionId = String(id);
+      state.sessionToken = state.issuedToken && state.issuedToken.session_id === state.sessionId
+        ? state.issuedToken.session_token : null;
       save(local, "session", state.sessionId);
+      save(local, "token", state.sessionToken);
       state.confirmed = true;
       setStatus("");
       if (first && state.history.length === 0 && state.pending.length === 0) {
@@ -555,6 +571,12 @@
         showTyping(true);
       }
       flushPending();
+    });
+    // Sent just before session_confirm: the token that lets this browser back in later.
+    socket.on("session_token", function (data) {
+      if (data && typeof data.session_id === "string" && typeof data.session_token === "string") {
+        state.issuedToken = { session_id: data.session_id, session_token: data.session_token };
+      }
     });
     socket.on("bot_uttered", received);
     socket.on("disconnect", function (reason) {
@@ -579,8 +601,10 @@
   function restartConversation() {
     if (!window.confirm(T.restartConfirm)) return;
     forget(local, "session");
+    forget(local, "token");
     forget(tab, "history");
     state.sessionId = null;
+    state.sessionToken = null;
     state.history = [];
     state.pending = [];
     renderAll();
