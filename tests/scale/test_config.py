@@ -47,7 +47,9 @@ def test_replicas_share_the_tracker_store_in_postgresql_and_locks_in_redis() -> 
     endpoints = endpoints_config("http://127.0.0.1:5055",
                                  "postgresql://postgres@db.internal:5432/madoguchi",
                                  "rediss://:pw@cache.internal:6380/2", "madoguchi")
-    assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5055/webhook"}
+    # The action servers' token: Rasa expands it from its environment (not in the file).
+    assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5055/webhook",
+                                            "token": "${MADOGUCHI_ACTION_TOKEN}"}
     assert endpoints["tracker_store"] == {
         "type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
         "url": "postgresql://postgres@db.internal:5432/madoguchi",
