@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import buttons, window
 from actions.store import tickets, webhook_outbox
+from madoguchi.assist.summary import summarize
 from madoguchi.conversation.events import from_tracker, user_turns
 from madoguchi.infra.clock import now
 from madoguchi.infra.db import DatabaseError
@@ -32,6 +33,17 @@ def _opening(moment: datetime) -> str:
     )
 
 
+def _summary(ticket: dict[str, Any]) -> dict[str, Any] | None:
+    """The operator's first read (who, what, cues; no contact data), computed here; a summary
+    that fails leaves the announcement without one rather than unsent."""
+    try:
+        return summarize((ticket.get("customer_words") or "").splitlines(), ticket).as_dict()
+    except Exception:
+        logger.warning("handoff %s announced without its summary", ticket.get("reference"),
+                       exc_info=True)
+        return None
+
+
 def _announce(reference: str) -> None:
     outbox = webhook_outbox()
     if outbox is None:
@@ -39,7 +51,8 @@ def _announce(reference: str) -> None:
     try:
         ticket = tickets().get(reference)
         if ticket is not None:
-            outbox.enqueue("handoff", handoff_payload(ticket.to_dict()))
+            data = ticket.to_dict()
+            outbox.enqueue("handoff", handoff_payload(data, summary=_summary(data)))
     except Exception:  # SQLAlchemy's errors too: the database may be restarting
         # The ticket exists and the desk shows it; only the announcement is missed.
         logger.warning("handoff %s not announced: the database did not answer", reference,

@@ -225,6 +225,19 @@ def fill(reply: CannedReply, ticket: Mapping[str, Any]) -> Filled:
     return Filled(reply.id, text, tuple(missing))
 
 
+def placeholders_left(text: str) -> tuple[list[str], list[str]]:
+    """(known placeholders still in the text, unknown {names}) of what an operator is about
+    to send: either means it is not ready (a value left blank, or a typo in a brace)."""
+    known: list[str] = []
+    unknown: list[str] = []
+    for name in dict.fromkeys(_FIELD.findall(text or "")):
+        if name in PLACEHOLDERS:
+            known.append(name)
+        elif _ID.match(name):
+            unknown.append(name)
+    return known, unknown
+
+
 # --- search (the reply box's `/` command) ----------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from madoguchi.infra.db import DatabaseLocked
 from madoguchi.infra.settings import Settings, load_settings
 from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound
 
-from . import api, chat, pages, review_api, review_pages, status
+from . import api, assist_api, chat, figures, pages, review_api, review_pages, status
 from .rasa import RasaError
 from .service import Desk, warm_up
 
@@ -139,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/desk", status_code=307)
 
     app.include_router(api.router)
+    app.include_router(assist_api.router)
+    app.include_router(figures.router)
     app.include_router(review_api.router)
     app.include_router(review_pages.router)
     app.include_router(pages.router)

@@ -28,7 +28,7 @@ from madoguchi.tickets import (
     workflow,
 )
 
-from . import views
+from . import assist_api, views
 from .auth import (
     clear_login_cookie,
     cookie_token,
@@ -278,6 +278,7 @@ def _ticket_page(
 ) -> HTMLResponse:
     desk = desk_of(request)
     detail = views.ticket_detail(ticket)
+    conversation = desk.conversation(ticket)
     holder_elsewhere = bool(
         ticket.assignee and ticket.assignee != user.name and user.role != "supervisor"
     )
@@ -285,7 +286,9 @@ def _ticket_page(
         "ticket.html", request, user, status_code,
         t=detail,
         ticket=ticket,
-        conversation=desk.conversation(ticket),
+        conversation=conversation,
+        **assist_api.page_context(ticket, conversation, user),
+        assist_url=f"/api/tickets/{quote(ticket.reference)}/assist",
         transitions=[(s, views.STATUS_LABELS[s]) for s in workflow.STATUSES
                      if s in detail["allowed_transitions"]],
         can_claim=ticket.status in workflow.OPEN_STATUSES and ticket.assignee != user.name

@@ -18,6 +18,7 @@ from madoguchi.review import filters as flt
 from madoguchi.review.training import domain_intents
 from madoguchi.tickets import Conflict, InvalidField, NotFound, User
 
+from . import figures as quality_figures
 from . import views
 from .auth import csrf_ok, page_user
 from .pages import first, read_form, render, to_login
@@ -160,7 +161,8 @@ def metrics_page(request: Request) -> Response:
         error = str(exc)
     return render("review_metrics.html", request, user, 422 if error else 200,
                   m=figures, params=params, error=error, charts=_charts(figures),
-                  type_labels=views.type_labels())
+                  type_labels=views.type_labels(),
+                  **quality_figures.page_context(request, params["since"], params["until"]))
 
 
 BAR_WIDTH, CHART_HEIGHT = 28, 160

@@ -32,7 +32,9 @@ from madoguchi.tickets import (
     workflow,
 )
 
+from .csat import ask_when_done
 from .rasa import RasaClient, RasaError, answers
+from .reply_check import require_filled
 
 # Notes and messages to the customer: what an operator may type in one go.
 MAX_TEXT = 2000
@@ -178,10 +180,14 @@ class Desk:
             )
 
     def update(self, reference: str, changes: dict[str, Any], user: User) -> Ticket:
-        self.check_holder(self.ticket(reference), user)
+        before = self.ticket(reference)
+        self.check_holder(before, user)
         if not changes:
             raise InvalidField("変更する項目がありません (no fields to change)")
-        return self.tickets.update_fields(reference, changes, user)
+        ticket = self.tickets.update_fields(reference, changes, user)
+        if ticket.status == workflow.RESOLVED != before.status:
+            ask_when_done(self.rasa, ticket)  # the conversation has ended: CSAT
+        return ticket
 
     def add_note(self, reference: str, text: Any, user: User, *, field: str = TEXT) -> Note:
         """An internal note; `field` names what the words came as, for the error message."""
@@ -190,6 +196,7 @@ class Desk:
     def send_message(self, reference: str, text: Any, user: User) -> dict[str, Any]:
         """The operator's words into the customer's chat and the conversation log."""
         text = never_store_forbidden(require_operator_text(text, TEXT, "メッセージ"))
+        require_filled(text)  # a canned reply's {placeholder} is never sent blank
         ticket = self.ticket(reference)
         self.check_holder(ticket, user)
         conversation_id = self._conversation_of(ticket)
@@ -205,6 +212,7 @@ class Desk:
         conversation_id = self._conversation_of(ticket)
         self.rasa.append_event(conversation_id, {"event": "resume"})
         self.tickets.record_handback(ticket.reference, user)
+        ask_when_done(self.rasa, ticket)  # the operator's part has ended: CSAT
         return {"reference": ticket.reference, "conversation_id": conversation_id,
                 "resumed": True}
 

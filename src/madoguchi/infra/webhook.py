@@ -101,11 +101,18 @@ def encode(event: str, payload: Mapping[str, Any]) -> bytes:
     return json.dumps({"event": event, **payload}, ensure_ascii=False, default=str).encode()
 
 
-def handoff_payload(ticket: Mapping[str, Any]) -> dict[str, Any]:
-    """What a handoff announces: enough to route it, no contact data (the desk has that)."""
+def handoff_payload(ticket: Mapping[str, Any],
+                    summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a handoff announces: enough to route it, no contact data (the desk has that).
+
+    `summary` is the ticket's summary (`madoguchi.assist.summary.Summary.as_dict()`), which
+    names the kinds of contact data given but never their values."""
     keys = ("reference", "request_types", "priority", "status", "due_at", "created_at",
             "conversation_id")
-    return {key: ticket.get(key) for key in keys}
+    payload = {key: ticket.get(key) for key in keys}
+    if summary is not None:
+        payload["summary"] = dict(summary)
+    return payload
 
 
 # --- the durable outbox --------------------------------------------------------------------------

@@ -71,6 +71,7 @@
       var lines = data.transcript || [];
       var key = JSON.stringify(lines);
       if (key === last) { return; }
+      document.dispatchEvent(new CustomEvent("madoguchi:transcript"));  // assist.js listens
       var atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
       last = key;
       list.textContent = "";
