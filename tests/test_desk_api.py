@@ -311,6 +311,7 @@ def test_queue_most_urgent_then_earliest_due_first(desk: Desk) -> None:
     assert set(row) == {
         "reference", "request_types", "request_type_labels", "status", "priority",
         "created_at", "due_at", "hours_left", "assignee", "customer_name",
+        "received_at", "legal_horizon", "horizon_days_left",
     }
     assert row["request_type_labels"] == ["訂正・追加・削除"]
     assert 9 < row["hours_left"] <= 10
@@ -358,7 +359,8 @@ def test_ticket_with_history_and_transcript(desk: Desk) -> None:
     assert data["customer_phone"] == "090-1234-5678"  # operators call back: unmasked
     assert data["details"]["correction"]["item"] == "住所"
     assert data["audit"][0]["action"] == "created" and data["notes"] == []
-    assert data["allowed_transitions"] == ["assigned", "rejected", "withdrawn"]
+    # A correction is rejected only through a decision (tests/test_lifecycle_desk_api.py).
+    assert data["allowed_transitions"] == ["assigned", "withdrawn"]
     assert data["transcript_error"] is None and data["conversation_paused"] is True
     lines = [(line["who"], line["text"]) for line in data["transcript"]]
     assert lines == [
@@ -408,7 +410,7 @@ def test_claim_and_409_when_someone_else_holds_it(desk: Desk) -> None:
 
 
 def test_patch_status_along_the_workflow_with_audit(desk: Desk) -> None:
-    ticket = desk.ticket()
+    ticket = desk.ticket(request_types=["complaint"])  # ①–⑤ resolve through a decision
     path = f"/api/tickets/{ticket.reference}"
     refused = desk.call("PATCH", path, json={"status": "resolved"})
     assert refused.status_code == 409
@@ -644,7 +646,7 @@ def test_ticket_page_shows_everything_escaped(desk: Desk) -> None:
 
 
 def test_ticket_page_forms_act_with_csrf(desk: Desk) -> None:
-    ticket = desk.ticket()
+    ticket = desk.ticket(request_types=["complaint"])  # ①–⑤ resolve through a decision
     base = f"/desk/tickets/{ticket.reference}"
     csrf = CSRF.search(desk.page("GET", base).text).group(1)
     forged = desk.page("POST", base + "/claim", data={"csrf": "0" * 32})

@@ -41,7 +41,7 @@ def ticket(sessions, at, conversation_id: str, close: bool):
         customer_email="taro.yamada@example.jp", customer_words="開示してほしい",
         conversation_id=conversation_id))
     if close:
-        repo.transition(created.reference, "rejected", "sato")
+        repo.transition(created.reference, "withdrawn", "sato")
     return created.reference
 
 

@@ -104,7 +104,7 @@ def test_notes_and_the_operators_chat_turns_are_audited(service: TicketService) 
 def test_retention_purge_is_audited_and_scrubs_old_values(service: TicketService, clock) -> None:
     ticket = new_ticket(service)
     service.update_fields(ticket.reference, {"customer_phone": "03-1111-2222"}, "sato")
-    service.transition(ticket.reference, "rejected", "sato")
+    service.transition(ticket.reference, "withdrawn", "sato")
     clock[0] = START + timedelta(days=200)
     assert service.purge_contact(clock[0] - timedelta(days=180), "retention") == 1
 

@@ -275,7 +275,7 @@ def test_claim_accepts_a_user_object(ticket_repo):
 
 def test_closed_tickets_cannot_be_claimed(ticket_repo):
     ticket = ticket_repo.create(draft())
-    ticket_repo.transition(ticket.reference, "rejected", "alice")
+    ticket_repo.transition(ticket.reference, "withdrawn", "alice")
     with pytest.raises(InvalidTransition):
         ticket_repo.claim(ticket.reference, "bob")
 
@@ -396,7 +396,7 @@ def test_purge_contact_clears_only_contact_fields_of_old_closed_tickets(db_sessi
     old_closed = ticket_repo.create(draft())
     ticket_repo.claim(old_closed.reference, "alice")
     ticket_repo.update_fields(old_closed.reference, {"customer_phone": "03-1111-2222"}, "alice")
-    ticket_repo.transition(old_closed.reference, "resolved", "alice")
+    ticket_repo.transition(old_closed.reference, "withdrawn", "alice")
     old_open = ticket_repo.create(draft())
     now[0] = datetime(2026, 6, 1, 3, 0, tzinfo=timezone.utc)
     recent_closed = ticket_repo.create(draft())

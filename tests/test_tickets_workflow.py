@@ -19,6 +19,13 @@ ALLOWED = [
     ("waiting_customer", "resolved"),
     ("waiting_customer", "rejected"),
     ("waiting_customer", "withdrawn"),
+    # A refusal or partial grant waits for a supervisor's approval (TicketService's decision).
+    ("assigned", "pending_approval"),
+    ("waiting_customer", "pending_approval"),
+    ("pending_approval", "assigned"),
+    ("pending_approval", "resolved"),
+    ("pending_approval", "rejected"),
+    ("pending_approval", "withdrawn"),
 ]
 
 
@@ -65,7 +72,8 @@ def test_complaints_get_high_priority_unless_already_urgent():
 
 
 def test_transition_changes_status_and_audits_the_actor(ticket_repo):
-    ticket = ticket_repo.create(TicketDraft(request_types=["disclosure"]))
+    # A complaint: requests ①–⑤ are resolved through a decision (tests/test_lifecycle_*).
+    ticket = ticket_repo.create(TicketDraft(request_types=["complaint"]))
     ticket_repo.claim(ticket.reference, "alice")
     ticket_repo.transition(ticket.reference, "waiting_customer", "alice")
     done = ticket_repo.transition(ticket.reference, "resolved", "alice")

@@ -16,12 +16,15 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from madoguchi.tickets import InvalidField, User
+from madoguchi.review.filters import parse_time
+from madoguchi.review.metrics import decided_within_target
+from madoguchi.tickets import InvalidField, User, load_rules
+from madoguchi.tickets.fields import MAX_FEE_YEN
 
 from . import views
-from .auth import desk_of, require_operator
+from .auth import desk_of, require_operator, require_supervisor
 from .errors import ERROR_RESPONSES
-from .service import MAX_TEXT, NOTE_BODY, TEXT, typed_text
+from .service import MAX_TEXT, NOTE_BODY, TEXT, Desk, typed_text
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
@@ -197,3 +200,176 @@ def send_message(
 def hand_back(reference: str, request: Request, user: Operator):
     return desk_of(request).hand_back(reference, user)
 
+# --- the law's steps (data/requests/lifecycle.yml; tickets/steps.py) ---------------------------
+
+Supervisor = Annotated[User, Depends(require_supervisor)]
+
+
+def _body(description: str, properties: dict[str, Any],
+          required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A documented JSON body (the route takes any JSON, so a wrong shape gets the desk's own
+    422 with its reason)."""
+    schema: dict[str, Any] = {"type": "object", "description": description,
+                              "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+def _ids(name: str) -> dict[str, Any]:
+    rules = load_rules()
+    options = {
+        "identity_methods": rules.identity_methods, "agent_kinds": rules.agent_kinds,
+        "disclosure_kinds": rules.disclosure_kinds, "delivery_methods": rules.delivery_methods,
+        "disclosure_scopes": rules.disclosure_scopes, "outcomes": rules.outcomes,
+    }[name]
+    return {"type": "string", "enum": list(options), "description": f"an id of {name}"}
+
+
+DATE = {"type": "string", "description": "ISO date (JST) or date-time with a time zone",
+        "examples": ["2026-12-04", "2026-12-04T10:00:00+09:00"]}
+
+
+def _object(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidField("JSON のオブジェクトを送ってください (send a JSON object)")
+    return payload
+
+
+def _worked_by(request: Request, reference: str, user: User) -> Desk:
+    """The desk, after checking that `user` may work this ticket (its holder or a supervisor)."""
+    desk = desk_of(request)
+    desk.check_holder(desk.ticket(reference), user)
+    return desk
+
+
+@router.get("/lifecycle")
+def lifecycle_rules(user: Operator) -> dict[str, Any]:
+    """The law's steps as data: identity methods, agent kinds and their documents, disclosure
+    kinds, delivery methods and scopes, fees, outcomes, grounds per request type, internal
+    targets, the legal horizon."""
+    return load_rules().as_dict()
+
+
+@router.post("/tickets/{reference}/received", openapi_extra=_body(
+    "the day the request reached us (the internal target moves with it)",
+    {"received_at": DATE}, ("received_at",)))
+def set_received(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.set_received_at(reference, body.get("received_at"),
+                                                            user))
+
+
+@router.post("/tickets/{reference}/identity", status_code=201, openapi_extra=_body(
+    "the identity check (本人確認), once per ticket: a second one is 409",
+    {"method": _ids("identity_methods"),
+     "received": {"type": "string", "minLength": 1, "maxLength": 1000,
+                  "description": "what was received (documents, the call …)"},
+     "received_at": DATE}, ("method", "received")))
+def record_identity(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.record_identity(
+        reference, user, method=body.get("method"), received=body.get("received"),
+        received_at=body.get("received_at")))
+
+
+@router.post("/tickets/{reference}/agent", openapi_extra=_body(
+    "who acts for the person (Art. 37(3)); kind null: the person themself",
+    {"kind": {**_ids("agent_kinds"), "nullable": True},
+     "relation": {"type": "string", "maxLength": 200}}, ("kind",)))
+def set_agent(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.set_agent(
+        reference, user, kind=body.get("kind"), relation=body.get("relation")))
+
+
+@router.post("/tickets/{reference}/disclosure", openapi_extra=_body(
+    "what is disclosed and how (Art. 33(1), (5)); kind null clears them",
+    {"kind": {**_ids("disclosure_kinds"), "nullable": True},
+     "delivery_method": _ids("delivery_methods"),
+     "scope": _ids("disclosure_scopes"),
+     "items": {"type": "array", "maxItems": 50,
+               "items": {"type": "string", "maxLength": 200}}}, ("kind",)))
+def set_disclosure(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.set_disclosure(
+        reference, user, kind=body.get("kind"), delivery_method=body.get("delivery_method"),
+        scope=body.get("scope"), items=body.get("items")))
+
+
+@router.post("/tickets/{reference}/fee", openapi_extra=_body(
+    "the fee told to the customer, only for ① and ② (Art. 38); amount default: the company's",
+    {"amount": {"type": "integer", "minimum": 0, "maximum": MAX_FEE_YEN, "nullable": True},
+     "told_at": DATE}))
+def record_fee(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.record_fee(
+        reference, user, amount=body.get("amount"), told_at=body.get("told_at")))
+
+
+@router.delete("/tickets/{reference}/fee")
+def clear_fee(reference: str, request: Request, user: Operator):
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.clear_fee(reference, user))
+
+
+@router.post("/tickets/{reference}/decision", status_code=201, openapi_extra=_body(
+    "the decision: a grant resolves; a refusal or partial grant needs a ground and an "
+    "explanation (Art. 36) and waits for a supervisor's approval",
+    {"outcome": _ids("outcomes"),
+     "ground": {"type": "string", "maxLength": 64, "nullable": True,
+                "description": "a ground code allowed for the ticket's request types"},
+     "explanation": {"type": "string", "maxLength": 4000},
+     "letter": {"type": "string", "maxLength": 10000,
+                "description": "the letter; default: drafted from data"}}, ("outcome",)))
+def propose_decision(reference: str, request: Request, payload: Payload, user: Operator):
+    body = _object(payload)
+    desk = _worked_by(request, reference, user)
+    return views.ticket_detail(desk.tickets.propose_decision(
+        reference, user, outcome=body.get("outcome"), ground=body.get("ground"),
+        explanation=body.get("explanation"), letter=body.get("letter")))
+
+
+@router.post("/tickets/{reference}/decision/approve", tags=["review"])
+def approve_decision(reference: str, request: Request, user: Supervisor):
+    """A supervisor who did not decide approves a refusal or partial grant (four eyes)."""
+    return views.ticket_detail(desk_of(request).tickets.approve_decision(reference, user))
+
+
+@router.post("/tickets/{reference}/decision/return", tags=["review"], openapi_extra=_body(
+    "a supervisor sends the proposed decision back, saying why",
+    {"reason": {"type": "string", "minLength": 1, "maxLength": 4000}}, ("reason",)))
+def return_decision(reference: str, request: Request, payload: Payload, user: Supervisor):
+    body = _object(payload)
+    return views.ticket_detail(desk_of(request).tickets.return_decision(
+        reference, user, body.get("reason")))
+
+
+@router.get("/metrics/decisions", tags=["review"])
+def decision_figures(
+    request: Request, user: Supervisor,
+    since: str | None = Query(None, description="first JST day received, YYYY-MM-DD"),
+    until: str | None = Query(None, description="last JST day received, YYYY-MM-DD"),
+) -> dict[str, Any]:
+    """The share of requests decided within the internal target, by request type and week."""
+    return decision_figures_of(desk_of(request), since, until)
+
+
+def decision_figures_of(desk: Desk, since: str | None, until: str | None) -> dict[str, Any]:
+    """`metrics.decided_within_target` over the received days asked (JST days)."""
+    try:
+        start = parse_time(since or None, "since")
+        end = parse_time(until or None, "until", end=True)
+    except OverflowError:
+        raise InvalidField("since/until: a date between 2000 and 9999") from None
+    for moment in (start, end):
+        if moment is not None and not 2000 <= moment.year <= 9000:
+            raise InvalidField("since/until: a date between 2000 and 9000")
+    with desk.sessions() as session:
+        return decided_within_target(session, start, end, views.now_utc())

@@ -25,10 +25,12 @@ from madoguchi.tickets import (
     NotFound,
     Ticket,
     User,
+    load_rules,
     workflow,
 )
 
 from . import assist_api, views
+from .api import decision_figures_of
 from .auth import (
     clear_login_cookie,
     cookie_token,
@@ -68,7 +70,23 @@ templates.filters.update(
     due_class=views.due_class,
     type_label=views.type_label,
     value_text=views.value_text,
+    horizon_text=views.horizon_text,
+    horizon_class=views.horizon_class,
 )
+templates.globals.update(RULES=load_rules)
+
+# The law's steps on the ticket page (the `lifecycle` section, _lifecycle.html).
+LIFECYCLE_DONE = {
+    "received": "請求の到達日を変更しました。",
+    "identity": "本人確認を記録しました。",
+    "agent": "代理人の情報を保存しました。",
+    "disclosure": "開示の種類・方法を保存しました。",
+    "fee": "手数料を記録しました。",
+    "fee_clear": "手数料の記録を取り消しました。",
+    "decision": "判断を記録しました。",
+    "approve": "判断を承認しました。",
+    "return": "判断を差し戻しました。",
+}
 
 ROLE_LABELS = {"operator": "オペレーター", "supervisor": "スーパーバイザー"}
 
@@ -79,6 +97,7 @@ DONE_MESSAGES = {
     "notes": "メモを追加しました。",
     "messages": "お客様に送信しました。",
     "handback": "会話をボットに戻しました。",
+    **LIFECYCLE_DONE,
 }
 
 # Where each form sits on the ticket page (the redirect comes back to it).
@@ -89,6 +108,7 @@ ANCHORS = {
     "notes": "notes",
     "messages": "chat",
     "handback": "chat",
+    **dict.fromkeys(LIFECYCLE_DONE, "lifecycle"),
 }
 
 # The contact form: (field, multi-line).
@@ -204,6 +224,7 @@ def _queue_rows(
     for ticket in tickets[:QUEUE_PAGE_SIZE]:
         row = views.queue_item(ticket, now)
         row["age"] = views.age(ticket.created_at, now)
+        row["overdue"] = views.is_overdue(row)
         rows.append(row)
     return rows, len(tickets) > QUEUE_PAGE_SIZE
 
@@ -353,8 +374,50 @@ def _typed(form: dict[str, list[str]], *old_names: str) -> tuple[str, str | None
     return typed_text({name: first(form, name) for name in form}, *old_names)
 
 
+def _lifecycle_act(desk: Desk, user: User, reference: str, action: str,
+                   form: dict[str, list[str]]) -> None:
+    """The law's steps from the ticket page's forms (the same service calls as the API)."""
+    tickets = desk.tickets
+    if action in ("approve", "return"):  # a supervisor's, on someone else's ticket
+        if action == "approve":
+            tickets.approve_decision(reference, user)
+        else:
+            tickets.return_decision(reference, user, first(form, "reason"))
+        return
+    desk.check_holder(desk.ticket(reference), user)
+    if action == "received":
+        tickets.set_received_at(reference, first(form, "received_at"), user)
+    elif action == "identity":
+        tickets.record_identity(reference, user, method=first(form, "method"),
+                                received=first(form, "received"),
+                                received_at=first(form, "received_at") or None)
+    elif action == "agent":
+        tickets.set_agent(reference, user, kind=first(form, "kind") or None,
+                          relation=first(form, "relation"))
+    elif action == "disclosure":
+        items = [i for i in first(form, "items").replace("、", "\n").splitlines() if i.strip()]
+        tickets.set_disclosure(reference, user, kind=first(form, "kind") or None,
+                               delivery_method=first(form, "delivery_method") or None,
+                               scope=first(form, "scope") or None, items=items or None)
+    elif action == "fee":
+        amount = first(form, "amount").strip()
+        if amount and not amount.isdigit():
+            raise InvalidField("手数料は半角数字（円）で入力してください")
+        tickets.record_fee(reference, user, amount=int(amount) if amount else None,
+                           told_at=first(form, "told_at") or None)
+    elif action == "fee_clear":
+        tickets.clear_fee(reference, user)
+    elif action == "decision":
+        tickets.propose_decision(reference, user, outcome=first(form, "outcome"),
+                                 ground=first(form, "ground") or None,
+                                 explanation=first(form, "explanation"),
+                                 letter=first(form, "letter") or None)
+
+
 def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, list[str]]) -> None:
-    if action == "claim":
+    if action in LIFECYCLE_DONE:
+        _lifecycle_act(desk, user, reference, action, form)
+    elif action == "claim":
         desk.tickets.claim(reference, user)
     elif action == "status":
         desk.update(reference, {"status": first(form, "status")}, user)
@@ -406,3 +469,24 @@ async def ticket_action(request: Request, reference: str, action: str) -> Respon
         raise HTTPException(status_code=404, detail="Not Found")
     form = await read_form(request)
     return await run_in_threadpool(_ticket_action, request, reference, action, form)
+
+# --- supervisors: decided within target ---------------------------------------------------------
+
+
+@router.get("/review/decisions", response_class=HTMLResponse)
+def decisions_page(request: Request, since: str | None = None,
+                   until: str | None = None) -> Response:
+    """The share of requests ①–⑤ decided within the internal target, by type and week."""
+    user = page_user(request)
+    if user is None:
+        return to_login(request)
+    if user.role != "supervisor":
+        return render("review_forbidden.html", request, user, 403)
+    params = {"since": since or "", "until": until or ""}
+    error, figures = None, None
+    try:
+        figures = decision_figures_of(desk_of(request), since, until)
+    except InvalidField as exc:
+        error = str(exc)
+    return render("review_decisions.html", request, user, 422 if error else 200,
+                  f=figures, params=params, error=error, type_label=views.type_label)

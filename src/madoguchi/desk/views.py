@@ -11,13 +11,14 @@ from functools import lru_cache
 from typing import Any
 
 from madoguchi.requests.types import load_catalogue, load_types
-from madoguchi.tickets import Ticket, workflow
-from madoguchi.tickets.service_target import JST
+from madoguchi.tickets import Ticket, load_rules, manual_transitions, workflow
+from madoguchi.tickets.service_target import JST, jst_date
 
 STATUS_LABELS: dict[str, str] = {
     "new": "新規",
     "assigned": "対応中",
     "waiting_customer": "お客様の回答待ち",
+    "pending_approval": "承認待ち",
     "resolved": "完了",
     "rejected": "却下",
     "withdrawn": "取り下げ",
@@ -45,6 +46,24 @@ FIELD_LABELS: dict[str, str] = {
     "note": "メモ",
     "message": "お客様へのメッセージ",
     "conversation": "会話",
+    "received_at": "請求の到達日",
+    "notice_version": "お客様がご覧になった通知の版",
+    "agent_kind": "代理人の種類",
+    "agent_relation": "ご本人との関係",
+    "disclosure_kind": "開示の種類",
+    "delivery_method": "開示の方法",
+    "disclosure_scope": "開示の範囲",
+    "disclosure_items": "開示をご希望の項目",
+    "fee_amount": "手数料（円）",
+    "fee_told_at": "手数料をお伝えした日時",
+    "identity_method": "本人確認の方法",
+    "identity_received": "受領したもの",
+    "identity_received_at": "受領日時",
+    "decision_outcome": "判断",
+    "decision_ground": "根拠",
+    "decision_approved_by": "承認者",
+    "decision_returned_by": "差し戻した人",
+    "decision_return_reason": "差し戻しの理由",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -56,6 +75,16 @@ ACTION_LABELS: dict[str, str] = {
     "contact_purged": "連絡先の削除（保存期間）",
     "message_sent": "お客様へ送信",
     "handed_back": "ボットに戻す",
+    "received_at_changed": "到達日の変更",
+    "identity_recorded": "本人確認の記録",
+    "agent_recorded": "代理人の記録",
+    "disclosure_recorded": "開示の方法等の記録",
+    "fee_recorded": "手数料の記録",
+    "fee_cleared": "手数料の取り消し",
+    "decision_made": "判断（請求どおり対応）",
+    "decision_proposed": "判断の起案（承認待ち）",
+    "decision_approved": "判断の承認",
+    "decision_returned": "判断の差し戻し",
     "status_checked": "お客様による状況の確認",
 }
 
@@ -121,7 +150,11 @@ def due_class(hours: float | None) -> str:
 
 def queue_item(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
     """One queue row: enough to choose what to work on, and only the name of the customer."""
+    horizon = legal_horizon(ticket, now)
     return {
+        "received_at": ticket.received_at.isoformat() if ticket.received_at else None,
+        "legal_horizon": horizon["date"] if horizon else None,
+        "horizon_days_left": horizon["days_left"] if horizon else None,
         "reference": ticket.reference,
         "request_types": list(ticket.request_types or []),
         "request_type_labels": [type_label(t) for t in ticket.request_types or []],
@@ -140,7 +173,8 @@ def ticket_detail(ticket: Ticket) -> dict[str, Any]:
     data = ticket.to_dict(history=True)
     data["request_type_labels"] = [type_label(t) for t in ticket.request_types or []]
     data["hours_left"] = hours_left(ticket)
-    data["allowed_transitions"] = sorted(workflow.TRANSITIONS.get(ticket.status, ()))
+    data["allowed_transitions"] = manual_transitions(ticket, load_rules())
+    data["lifecycle"] = lifecycle(ticket)
     return data
 
 
@@ -228,9 +262,137 @@ def change_rows(changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
         elif name == "request_types":
             old = [type_label(t) for t in old or []]
             new = [type_label(t) for t in new or []]
-        elif name == "due_at":
+        elif name in ("due_at", "received_at", "fee_told_at", "identity_received_at"):
             old, new = jst(old), jst(new)
+        elif name.startswith(("agent_", "disclosure_", "identity_", "decision_")) or name in (
+            "delivery_method",
+        ):
+            old, new = lifecycle_label(name, old), lifecycle_label(name, new)
         elif name == "note":
             old, new = None, f"#{new}"
         out.append((FIELD_LABELS.get(name, name), value_text(old), value_text(new)))
     return out
+
+
+# --- the law's steps (data/requests/lifecycle.yml) ------------------------------------------
+
+# Days left on Art. 39's horizon at or below which the desk shows amber.
+SOON_DAYS = 3
+
+DECISION_STATE_LABELS: dict[str, str] = {
+    "effective": "確定",
+    "pending": "承認待ち",
+    "approved": "承認済み（確定）",
+    "returned": "差し戻し",
+}
+
+
+def legal_horizon(ticket: Ticket, now: datetime | None = None) -> dict[str, Any] | None:
+    """Art. 39's two weeks for a request of ②–⑤: their last day and the days left (negative:
+    the person may already sue; None once the ticket is closed); None when it does not apply."""
+    rules = load_rules()
+    if ticket.received_at is None or not rules.has_horizon(ticket.request_types or []):
+        return None
+    day = rules.horizon(ticket.received_at)
+    closed = ticket.status in workflow.CLOSED_STATUSES
+    left = None if closed else (day - jst_date(now or now_utc())).days
+    return {"date": day.isoformat(), "days": rules.horizon_days, "days_left": left}
+
+
+def horizon_class(days_left: int | None) -> str:
+    if days_left is None:
+        return "due-closed"
+    if days_left < 0:
+        return "due-over"
+    if days_left <= SOON_DAYS:
+        return "due-soon"
+    return "due-ok"
+
+
+def horizon_text(days_left: int | None) -> str:
+    if days_left is None:
+        return ""
+    if days_left < 0:
+        return f"{-days_left}日超過"
+    if days_left == 0:
+        return "本日まで"
+    return f"残り{days_left}日"
+
+
+def is_overdue(row: dict[str, Any]) -> bool:
+    """A queue row past its internal target or its legal horizon."""
+    hours, days = row.get("hours_left"), row.get("horizon_days_left")
+    return (hours is not None and hours < 0) or (days is not None and days < 0)
+
+
+def lifecycle(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
+    """Each of the law's steps on this ticket, with the choices the desk offers for it."""
+    rules = load_rules()
+    types = list(ticket.request_types or [])
+    agent = rules.agent_kinds.get(ticket.agent_kind or "")
+    identity = ticket.identity
+    decision = ticket.decision
+    return {
+        "decides": rules.decides(types),
+        "received_at": ticket.received_at.isoformat() if ticket.received_at else None,
+        "legal_horizon": legal_horizon(ticket, now),
+        "identity": {
+            **identity.to_dict(),
+            "method_label": _label(rules.identity_methods, identity.method),
+        } if identity else None,
+        "agent": {
+            "kind": ticket.agent_kind, "label": agent.label, "basis": agent.basis,
+            "relation": ticket.agent_relation, "documents": list(agent.documents),
+        } if agent else None,
+        "disclosure": {
+            "applies": "disclosure" in types,
+            "kind": ticket.disclosure_kind,
+            "kind_label": _label(rules.disclosure_kinds, ticket.disclosure_kind),
+            "delivery_method": ticket.delivery_method,
+            "delivery_label": _label(rules.delivery_methods, ticket.delivery_method),
+            "scope": ticket.disclosure_scope,
+            "scope_label": _label(rules.disclosure_scopes, ticket.disclosure_scope),
+            "items": list(ticket.disclosure_items or []),
+        },
+        "fee": {
+            "allowed": rules.fee_allowed(types),
+            "amount": ticket.fee_amount,
+            "told_at": ticket.fee_told_at.isoformat() if ticket.fee_told_at else None,
+            "default_amount": rules.fee_default(types),
+        },
+        "decision": _decision(decision) if decision else None,
+        "history": [_decision(d) for d in ticket.decisions],
+        "grounds": [{"code": code, "label": g.label}
+                    for code, g in rules.grounds_for(types).items()],
+        "outcomes": [{"id": o.id, "label": o.label, "needs_ground": o.needs_ground,
+                      "needs_approval": o.needs_approval} for o in rules.outcomes.values()],
+    }
+
+
+def _decision(decision: Any) -> dict[str, Any]:
+    data = decision.to_dict()
+    data["outcome_label"] = lifecycle_label("decision_outcome", decision.outcome)
+    data["ground_label"] = lifecycle_label("decision_ground", decision.ground)
+    data["state_label"] = DECISION_STATE_LABELS.get(decision.state, decision.state)
+    return data
+
+
+def _label(options: Any, key: str | None) -> str | None:
+    option = options.get(key or "")
+    return option.label if option is not None else None
+
+
+def lifecycle_label(name: str, value: Any) -> Any:
+    """A lifecycle id (agent kind, method, outcome, ground …) as the label people read."""
+    rules = load_rules()
+    table = {
+        "agent_kind": rules.agent_kinds, "disclosure_kind": rules.disclosure_kinds,
+        "delivery_method": rules.delivery_methods, "disclosure_scope": rules.disclosure_scopes,
+        "identity_method": rules.identity_methods, "decision_outcome": rules.outcomes,
+    }.get(name)
+    if table is not None and isinstance(value, str):
+        return _label(table, value) or value
+    if name == "decision_ground" and isinstance(value, str):
+        grounds = rules.grounds_for(list(rules.grounds))
+        return grounds[value].label if value in grounds else value
+    return value

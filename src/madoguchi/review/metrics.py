@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, raiseload, selectinload
+
+from madoguchi.tickets import Ticket, load_rules, workflow
+from madoguchi.tickets.service_target import jst_date
 
 from . import filters as flt
 from .models import REQUEST_TYPE, SECTION, Conversation, Facet
@@ -103,3 +107,61 @@ def metrics(session: Session, f: flt.Filters, top_sections: int = 10) -> dict[st
 def _int(column: Any) -> Any:
     """A boolean as 0/1, to sum (SQLite and PostgreSQL alike)."""
     return case((column.is_(True), 1), else_=0)
+
+
+def decided_within_target(
+    session: Session, since: datetime | None, until: datetime | None, now: datetime
+) -> dict[str, Any]:
+    """Of the requests ①–⑤ that reached us in each JST week (Monday first; `until` exclusive),
+    per request type: how many were decided within the internal target (`due_at`), late, are
+    still open past it, or open and not yet due; `share` = within / (within + late + open past
+    it). Withdrawn tickets and ones closed without a decision (from before decisions were
+    recorded) are counted apart and left out of the share."""
+    rules = load_rules()
+    stmt = (
+        select(Ticket)
+        .options(raiseload(Ticket.audit), raiseload(Ticket.notes), raiseload(Ticket.identity),
+                 selectinload(Ticket.decisions))
+        .order_by(Ticket.received_at)
+    )
+    if since is not None:
+        stmt = stmt.where(Ticket.received_at >= since)
+    if until is not None:
+        stmt = stmt.where(Ticket.received_at < until)
+    keys = ("received", "within", "late", "open_overdue", "open", "not_decided")
+    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
+    for ticket in session.execute(stmt).scalars():
+        types = [t for t in ticket.request_types or [] if t in rules.decision_types]
+        if not types:
+            continue
+        day = jst_date(ticket.received_at)
+        week = (day - timedelta(days=day.weekday())).isoformat()
+        decision = ticket.decision
+        at = decision.effective_at if decision is not None else None
+        if at is not None:
+            kind = "within" if at <= ticket.due_at else "late"
+        elif ticket.status in workflow.CLOSED_STATUSES:
+            kind = "not_decided"
+        else:
+            kind = "open_overdue" if now > ticket.due_at else "open"
+        for type_id in types:
+            row = rows[(week, type_id)]
+            row["received"] += 1
+            row[kind] += 1
+
+    def shared(row: dict[str, int]) -> dict[str, Any]:
+        return {**row, "share": _ratio(row["within"],
+                                       row["within"] + row["late"] + row["open_overdue"])}
+
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
+    for (_, type_id), row in rows.items():
+        for key in keys:
+            totals[type_id][key] += row[key]
+    return {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "weeks": [{"week": week, "request_type": type_id, **shared(row)}
+                  for (week, type_id), row in sorted(rows.items())],
+        "by_request_type": [{"request_type": t, **shared(totals[t])}
+                            for t in rules.decision_types if t in totals],
+    }

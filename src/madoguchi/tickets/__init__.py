@@ -4,14 +4,19 @@ The domain core: no Rasa imports, and nothing from the other domain packages (th
 vocabulary lives here, in `workflow`). Every change to a ticket goes through `TicketService`
 (`service.py`), which writes the change's audit entry with it: the action server creates
 tickets from a `TicketDraft`, the desk claims, edits, annotates and records the operator's chat
-turns, retention purges contact data. The desk authenticates with `UserRepository`.
+turns, retention purges contact data; the law's steps after intake (identity, agent,
+disclosure, fee, decision and its approval) are `steps.py`, their rules data
+(`lifecycle.py` reads data/requests/lifecycle.yml). The desk authenticates with
+`UserRepository`.
 """
 
 from .errors import Conflict, InvalidField, InvalidTransition, NotFound, TicketError
 from .fields import EDITABLE_FIELDS, TicketDraft
-from .models import CONTACT_FIELDS, ROLES, AuditEntry, Note, Ticket, User
+from .lifecycle import Rules, ground_code, load_rules
+from .models import CONTACT_FIELDS, ROLES, AuditEntry, Decision, IdentityCheck, Note, Ticket, User
 from .service import TicketService
 from .service_target import ServiceTarget
+from .steps import manual_transitions
 from .users import UserRepository
 
 __all__ = [
@@ -20,10 +25,13 @@ __all__ = [
     "ROLES",
     "AuditEntry",
     "Conflict",
+    "Decision",
+    "IdentityCheck",
     "InvalidField",
     "InvalidTransition",
     "NotFound",
     "Note",
+    "Rules",
     "ServiceTarget",
     "Ticket",
     "TicketDraft",
@@ -31,4 +39,7 @@ __all__ = [
     "TicketService",
     "User",
     "UserRepository",
+    "ground_code",
+    "load_rules",
+    "manual_transitions",
 ]

@@ -1,4 +1,5 @@
-"""Tables of the ticket domain: tickets, their audit log and notes, reference counters, users.
+"""Tables of the ticket domain: tickets, their audit log and notes, identity checks and
+decisions (the law's steps, see lifecycle.py), reference counters, users.
 
 Every schema change here needs a migration under infra/migrations/versions (a test compares
 the migrated schema with these models).
@@ -26,6 +27,8 @@ from sqlalchemy.orm import relationship
 from madoguchi.infra.db import Base, JSONType, UTCDateTime, utcnow
 
 from .workflow import PRIORITIES, STATUSES
+
+DECISION_STATES: tuple[str, ...] = ("effective", "pending", "approved", "returned")
 
 # The customer's contact data: what retention (`purge_contact`) clears.
 CONTACT_FIELDS: tuple[str, ...] = (
@@ -89,6 +92,20 @@ class Ticket(Base):
     idempotency_key = Column(String(200), unique=True)
     contact_purged_at = Column(UTCDateTime)
 
+    # The law's steps (lifecycle.py). The day the request reached us (a form by post may
+    # arrive after the chat): the internal target and Art. 39's two weeks count from it.
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # The notice version the customer saw (the chat fills it).
+    notice_version = Column(String(64))
+    agent_kind = Column(String(32))
+    agent_relation = Column(String(200))
+    disclosure_kind = Column(String(32))
+    delivery_method = Column(String(32))
+    disclosure_scope = Column(String(16))
+    disclosure_items = Column(JSONType)
+    fee_amount = Column(Integer)  # yen; None = no fee recorded
+    fee_told_at = Column(UTCDateTime)
+
     audit = relationship(
         "AuditEntry",
         back_populates="ticket",
@@ -103,6 +120,26 @@ class Ticket(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    identity = relationship(
+        "IdentityCheck",
+        back_populates="ticket",
+        uselist=False,
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    decisions = relationship(
+        "Decision",
+        back_populates="ticket",
+        order_by="Decision.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision in force or awaiting approval (a returned proposal is history)."""
+        current = [d for d in self.decisions if d.state != "returned"]
+        return current[-1] if current else None
 
     def __repr__(self) -> str:
         return f"<Ticket {self.reference} {self.status} {self.priority} {self.assignee}>"
@@ -114,6 +151,71 @@ class Ticket(Base):
         if history:
             data["audit"] = [entry.to_dict() for entry in self.audit]
             data["notes"] = [note.to_dict() for note in self.notes]
+            data["identity"] = self.identity.to_dict() if self.identity else None
+            data["decisions"] = [d.to_dict() for d in self.decisions]
+            data["decision"] = self.decision.to_dict() if self.decision else None
+        return data
+
+
+class IdentityCheck(Base):
+    """How the person was confirmed to be the person (本人確認): one per ticket."""
+
+    __tablename__ = "ticket_identity_checks"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    method = Column(String(32), nullable=False)
+    received = Column(Text, nullable=False)  # what we received (documents, the call …)
+    received_at = Column(UTCDateTime, nullable=False)
+    verified_by = Column(String(64), nullable=False)
+    verified_at = Column(UTCDateTime, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="identity")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns
+                if c.name not in ("id", "ticket_id")}
+
+
+class Decision(Base):
+    """The answer to a request: its outcome, ground and reasons (Art. 36), the letter, who
+    decided, and for a refusal in whole or part who approved it (four eyes)."""
+
+    __tablename__ = "ticket_decisions"
+    __table_args__ = (CheckConstraint(f"state IN ({_in(DECISION_STATES)})", name="state"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    outcome = Column(String(20), nullable=False)
+    ground = Column(String(64))
+    explanation = Column(Text)
+    letter = Column(Text, nullable=False)
+    state = Column(String(16), nullable=False)
+    decided_by = Column(String(64), nullable=False)
+    decided_at = Column(UTCDateTime, nullable=False)
+    approved_by = Column(String(64))
+    approved_at = Column(UTCDateTime)
+    returned_by = Column(String(64))
+    returned_at = Column(UTCDateTime)
+    return_reason = Column(Text)
+
+    ticket = relationship("Ticket", back_populates="decisions")
+
+    @property
+    def effective_at(self) -> datetime | None:
+        """When the decision took effect: at once for a grant, at approval otherwise."""
+        if self.state == "effective":
+            return self.decided_at
+        return self.approved_at if self.state == "approved" else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns
+                if c.name != "ticket_id"}
+        data["effective_at"] = _jsonable(self.effective_at)
         return data
 
 

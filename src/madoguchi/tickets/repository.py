@@ -70,7 +70,8 @@ def queue(
     statuses = _statuses(status)
     limit = max(1, min(int(limit), MAX_PAGE))
     offset = max(0, int(offset))
-    stmt = select(Ticket).options(raiseload(Ticket.audit), raiseload(Ticket.notes))
+    stmt = select(Ticket).options(raiseload(Ticket.audit), raiseload(Ticket.notes),
+                                  raiseload(Ticket.identity), raiseload(Ticket.decisions))
     if statuses is not None:
         stmt = stmt.where(Ticket.status.in_(sorted(statuses)))
     if assignee is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +25,17 @@ from sqlalchemy.orm import sessionmaker
 from madoguchi.infra.db import utcnow, write_session
 
 from . import repository, workflow
+from .changes import Actor
+from .changes import audit as _audit
+from .changes import change as _change
+from .changes import who as _who
 from .errors import Conflict, InvalidField, InvalidTransition
 from .fields import EDITABLE_FIELDS, TicketDraft, clean_key, draft_values, validate
-from .models import CONTACT_FIELDS, AuditEntry, Note, Ticket
+from .lifecycle import Rules, load_rules
+from .models import CONTACT_FIELDS, Note, Ticket
 from .references import next_reference
 from .service_target import ServiceTarget
+from .steps import LifecycleSteps, check_manual_status, check_type_change
 
 # The actor of changes the assistant makes (ticket creation from the chat).
 ASSISTANT = "assistant"
@@ -39,14 +45,7 @@ PURGED = "[purged]"
 _FILTERED_FIELDS = frozenset({"customer_words", "details"})
 
 
-class _Named(Protocol):
-    name: str
-
-
-Actor = str | _Named
-
-
-class TicketService:
+class TicketService(LifecycleSteps):
     def __init__(
         self,
         session_factory: sessionmaker,
@@ -54,13 +53,19 @@ class TicketService:
         service_target: ServiceTarget | None = None,
         clock: Callable[[], datetime] = utcnow,
         text_filter: Callable[[str], str] | None = None,
+        rules: Rules | None = None,
     ) -> None:
         """`text_filter` runs over free text before it is stored (customer_words, the strings
         in details, note bodies, the operator's messages in the audit log): the place to mask
         card numbers and My Numbers that must never reach a table. Contact fields are left
-        alone: a phone number there is wanted."""
+        alone: a phone number there is wanted. `rules`: the law's steps (lifecycle.yml); the
+        default target takes its per-type business days from them."""
         self._sessions = session_factory
-        self._target = service_target if service_target is not None else ServiceTarget.from_env()
+        self._rules = rules if rules is not None else load_rules()
+        self._target = (
+            service_target if service_target is not None
+            else ServiceTarget.from_env().with_types(self._rules.target_days)
+        )
         self._clock = clock
         self._text_filter = text_filter
 
@@ -108,20 +113,23 @@ class TicketService:
                     if existing is not None:
                         return existing
                 now = self._now()
+                if values.get("fee_amount") is not None and values.get("fee_told_at") is None:
+                    values["fee_told_at"] = now  # told in the chat, before the customer confirmed
                 ticket = Ticket(
                     **values,
                     reference=next_reference(session, now),
                     status=workflow.NEW,
                     created_at=now,
                     updated_at=now,
-                    due_at=self._target.due_at(now),
+                    due_at=self._target.due_at(now, values["request_types"]),
+                    received_at=now,
                     idempotency_key=key,
                     audit=[],
                     notes=[],
                 )
                 _audit(ticket, now, who, "created", {
                     name: _change(None, getattr(ticket, name))
-                    for name in ("status", "priority", "request_types", "due_at")
+                    for name in ("status", "priority", "request_types", "due_at", "received_at")
                 })
                 session.add(ticket)
             return ticket
@@ -191,6 +199,7 @@ class TicketService:
         with write_session(self._sessions) as session:
             ticket = repository.locked(session, reference)
             changes: dict[str, Any] = {}
+            check_manual_status(ticket, new_status, self._rules)
             _apply_status(ticket, new_status, who, changes)
             self._record(ticket, who, "status_changed", changes)
         return ticket
@@ -215,7 +224,10 @@ class TicketService:
             ticket = repository.locked(session, reference)
             done: dict[str, Any] = {}
             if "status" in clean:
+                check_manual_status(ticket, clean["status"], self._rules)
                 _apply_status(ticket, clean.pop("status"), who, done)
+            if "request_types" in clean:
+                check_type_change(ticket, clean["request_types"], self._rules)
             for name, value in clean.items():
                 old = getattr(ticket, name)
                 if old != value:
@@ -333,10 +345,6 @@ class TicketService:
         _audit(ticket, now, who, action, changes)
 
 
-def _audit(ticket: Ticket, at: datetime, who: str, action: str, changes: dict[str, Any]) -> None:
-    ticket.audit.append(AuditEntry(at=at, actor=who, action=action, changes=changes))
-
-
 def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return fn(value)
@@ -364,21 +372,6 @@ def _apply_status(ticket: Ticket, new_status: str, who: str, changes: dict[str, 
     if new_assignee != ticket.assignee:
         changes["assignee"] = _change(ticket.assignee, new_assignee)
         ticket.assignee = new_assignee
-
-
-def _who(actor: Actor) -> str:
-    name = actor if isinstance(actor, str) else getattr(actor, "name", None)
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidField("every change needs an actor name")
-    return name.strip()
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _change(old: Any, new: Any) -> dict[str, Any]:
-    return {"old": _jsonable(old), "new": _jsonable(new)}
 
 
 def _scrubbed(change: Any) -> Any:

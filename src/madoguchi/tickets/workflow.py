@@ -4,13 +4,22 @@
      │   claim/assign     │  ▲ unassign(→new)        │
      │                    ▼  │                       ▼
      └──► rejected / withdrawn      resolved / rejected / withdrawn
+                          │  ▲ returned              │
+                          ▼  │                       │
+                    pending_approval ◄────────────────┘
+                          │   refusal or partial grant proposed
+                          ▼
+                resolved (partial) / rejected (refusal) / withdrawn
 
 | from               | allowed to                                                        |
 |--------------------|-------------------------------------------------------------------|
 | `new`              | `assigned`, `rejected`, `withdrawn`                               |
 | `assigned`         | `new` (unassign), `waiting_customer`, `resolved`, `rejected`,     |
-|                    | `withdrawn`                                                       |
+|                    | `withdrawn`, `pending_approval`                                   |
 | `waiting_customer` | `assigned` (the customer answered), `resolved`, `rejected`,       |
+|                    | `withdrawn`, `pending_approval`                                   |
+| `pending_approval` | `assigned` (the supervisor returned the proposal), `resolved`     |
+|                    | (a partial grant approved), `rejected` (a refusal approved),      |
 |                    | `withdrawn`                                                       |
 | `resolved`,        | nothing: closed tickets stay closed (a new request is a new       |
 | `rejected`,        | ticket)                                                           |
@@ -18,6 +27,12 @@
 
 `new` may be rejected or withdrawn without being claimed (spam, the customer withdrew before
 anyone picked it up); resolving needs someone to have worked on it, so not from `new`.
+
+The graph says what may follow what. For the five requests of APPI (①–⑤) the service adds
+the law's steps (see `TicketService.propose_decision`): such a ticket is resolved or rejected
+only by a recorded decision, a refusal or partial grant waits in `pending_approval` until a
+second person approves it, and nothing but a decision enters or leaves that state (except the
+customer withdrawing).
 """
 
 from __future__ import annotations
@@ -30,15 +45,19 @@ WAITING_CUSTOMER = "waiting_customer"
 RESOLVED = "resolved"
 REJECTED = "rejected"
 WITHDRAWN = "withdrawn"
+PENDING_APPROVAL = "pending_approval"
 
-STATUSES: tuple[str, ...] = (NEW, ASSIGNED, WAITING_CUSTOMER, RESOLVED, REJECTED, WITHDRAWN)
-OPEN_STATUSES: frozenset[str] = frozenset({NEW, ASSIGNED, WAITING_CUSTOMER})
+STATUSES: tuple[str, ...] = (
+    NEW, ASSIGNED, WAITING_CUSTOMER, PENDING_APPROVAL, RESOLVED, REJECTED, WITHDRAWN,
+)
+OPEN_STATUSES: frozenset[str] = frozenset({NEW, ASSIGNED, WAITING_CUSTOMER, PENDING_APPROVAL})
 CLOSED_STATUSES: frozenset[str] = frozenset({RESOLVED, REJECTED, WITHDRAWN})
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     NEW: frozenset({ASSIGNED, REJECTED, WITHDRAWN}),
-    ASSIGNED: frozenset({NEW, WAITING_CUSTOMER, RESOLVED, REJECTED, WITHDRAWN}),
-    WAITING_CUSTOMER: frozenset({ASSIGNED, RESOLVED, REJECTED, WITHDRAWN}),
+    ASSIGNED: frozenset({NEW, WAITING_CUSTOMER, RESOLVED, REJECTED, WITHDRAWN, PENDING_APPROVAL}),
+    WAITING_CUSTOMER: frozenset({ASSIGNED, RESOLVED, REJECTED, WITHDRAWN, PENDING_APPROVAL}),
+    PENDING_APPROVAL: frozenset({ASSIGNED, RESOLVED, REJECTED, WITHDRAWN}),
     RESOLVED: frozenset(),
     REJECTED: frozenset(),
     WITHDRAWN: frozenset(),
@@ -62,6 +81,10 @@ REQUEST_TYPES: tuple[str, ...] = (
     "marketing_optout",
     "complaint",
 )
+
+
+# Statuses that only a decision reaches (for ①–⑤), and the one only a decision leaves.
+DECIDED_STATUSES: frozenset[str] = frozenset({RESOLVED, REJECTED})
 
 
 def can_transition(current: str, new: str) -> bool:

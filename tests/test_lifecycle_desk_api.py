@@ -1,0 +1,234 @@
+"""A request's life through the real desk (uvicorn, SQLite): the operator records identity,
+agent, disclosure options, fee and a decision through the JSON API and the console's forms; a
+supervisor who did not decide approves a refusal; the queue and the ticket page show the
+received day, the internal target and the legal horizon; supervisors see the share decided
+within target. Bad input gets a clear 4xx and changes nothing.
+
+The desk and its fake Rasa are tests/test_desk_api.py's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from madoguchi.tickets import ServiceTarget
+from tests.test_desk_api import CSRF, Desk, desk  # noqa: F401 (the module's desk fixture)
+
+
+@pytest.fixture(scope="module")
+def kyoko(desk: Desk) -> str:  # noqa: F811
+    """A second supervisor, for the four eyes."""
+    desk.tokens["kyoko"] = desk.users.create_user("kyoko", "supervisor")[1]
+    return "kyoko"
+
+
+def claimed(desk: Desk, **overrides) -> str:  # noqa: F811
+    overrides.setdefault("request_types", ["disclosure"])
+    ticket = desk.ticket(**overrides)
+    assert desk.call("POST", f"/api/tickets/{ticket.reference}/claim").status_code == 200
+    return ticket.reference
+
+
+def audit_actions(desk: Desk, reference: str) -> list[str]:  # noqa: F811
+    return [e["action"] for e in desk.call("GET", f"/api/tickets/{reference}").json()["audit"]
+            if e["action"] != "viewed"]
+
+
+def test_a_refusal_from_identity_to_approval_through_the_api(desk: Desk, kyoko: str) -> None:  # noqa: F811
+    reference = claimed(desk)
+    path = f"/api/tickets/{reference}"
+    early = desk.call("POST", path + "/decision", json={"outcome": "granted"})
+    assert early.status_code == 409 and "本人確認" in early.json()["detail"]
+
+    identity = desk.call("POST", path + "/identity", json={
+        "method": "postal_documents", "received": "請求用紙、運転免許証のコピー",
+        "received_at": "2026-12-01"})
+    assert identity.status_code == 201
+    assert identity.json()["lifecycle"]["identity"]["verified_by"] == "sato"
+    assert identity.json()["identity"]["received"] == "請求用紙、運転免許証のコピー"
+    again = desk.call("POST", path + "/identity", json={"method": "call_back",
+                                                        "received": "電話"})
+    assert again.status_code == 409 and "すでに記録" in again.json()["detail"]
+
+    agent = desk.call("POST", path + "/agent", json={"kind": "mandate", "relation": "弟"})
+    assert agent.json()["lifecycle"]["agent"]["documents"][0] == "ご本人が署名・押印した委任状"
+    disclosure = desk.call("POST", path + "/disclosure", json={
+        "kind": "provision_records", "delivery_method": "paper", "scope": "all"})
+    assert disclosure.json()["lifecycle"]["disclosure"]["delivery_label"] == "書面の交付（郵送）"
+    fee = desk.call("POST", path + "/fee", json={"amount": 1000})
+    assert fee.status_code == 200 and fee.json()["fee_amount"] == 1000
+
+    proposed = desk.call("POST", path + "/decision", json={
+        "outcome": "refused", "ground": "disclosure.not_held",
+        "explanation": "ご指定の期間の提供記録は保存期間を過ぎて残っておりません。"})
+    assert proposed.status_code == 201
+    data = proposed.json()
+    assert data["status"] == "pending_approval"
+    assert data["decision"]["state"] == "pending" and "当社が保有していない" in data[
+        "decision"]["letter"]
+
+    operator = desk.call("POST", path + "/decision/approve")
+    assert operator.status_code == 403
+    approved = desk.call("POST", path + "/decision/approve", user=kyoko)
+    assert approved.status_code == 200 and approved.json()["status"] == "rejected"
+    assert approved.json()["decision"]["approved_by"] == "kyoko"
+    assert audit_actions(desk, reference)[-6:] == [
+        "identity_recorded", "agent_recorded", "disclosure_recorded", "fee_recorded",
+        "decision_proposed", "decision_approved"]
+
+
+def test_a_refusal_approved_by_its_author_is_409_and_nothing_changes(desk: Desk, kyoko: str  # noqa: F811
+                                                                     ) -> None:
+    reference = claimed(desk, request_types=["correction"])
+    path = f"/api/tickets/{reference}"
+    desk.call("POST", path + "/identity", json={"method": "call_back",
+                                                "received": "登録番号への折り返し"}, user=kyoko)
+    desk.call("POST", path + "/decision", user=kyoko, json={
+        "outcome": "refused", "ground": "correction.not_inaccurate", "explanation": "理由"})
+    own = desk.call("POST", path + "/decision/approve", user=kyoko)
+    assert own.status_code == 409 and "判断した本人は承認できません" in own.json()["detail"]
+    assert desk.call("GET", path).json()["status"] == "pending_approval"
+    returned = desk.call("POST", path + "/decision/return", user="boss",
+                         json={"reason": "根拠を確認してください"})
+    assert returned.json()["status"] == "assigned"
+    assert returned.json()["decisions"][0]["return_reason"] == "根拠を確認してください"
+
+
+@pytest.mark.parametrize(("route", "body", "status", "words"), [
+    ("/decision", {"outcome": "refused", "explanation": "理由"}, 422, "根拠"),
+    ("/decision", {"outcome": "refused", "ground": "correction.not_inaccurate",
+                   "explanation": "理由"}, 422, "根拠"),
+    ("/decision", {"outcome": "refused", "ground": "disclosure.not_held"}, 422, "explanation"),
+    ("/decision", {"outcome": "maybe"}, 422, "outcome"),
+    ("/decision", ["granted"], 422, "JSON"),
+    ("/identity", {"method": "fax", "received": "書類"}, 422, "method"),
+    ("/identity", {"method": "call_back"}, 422, "received"),
+    ("/received", {"received_at": "2999-01-01"}, 422, "未来"),
+    ("/received", {"received_at": "昨日"}, 422, "ISO"),
+    ("/fee", {"amount": "千円"}, 422, "fee amount"),
+    ("/fee", {}, 422, "手数料の額"),
+    ("/disclosure", {"kind": "held_data", "delivery_method": "fax"}, 422, "delivery_method"),
+    ("/agent", {"kind": "neighbour"}, 422, "kind"),
+])
+def test_bad_input_is_refused_with_its_reason_and_audits_nothing(
+    desk: Desk, route: str, body, status: int, words: str  # noqa: F811
+) -> None:
+    reference = claimed(desk)
+    if route == "/decision":
+        desk.call("POST", f"/api/tickets/{reference}/identity",
+                  json={"method": "web_member_login", "received": "会員ログイン"})
+    before = audit_actions(desk, reference)
+    response = desk.call("POST", f"/api/tickets/{reference}{route}", json=body)
+    assert response.status_code == status
+    assert words in response.json()["detail"]
+    assert audit_actions(desk, reference) == before
+
+
+@pytest.mark.parametrize("request_type", ["correction", "suspension", "third_party_stop"])
+def test_a_fee_on_three_four_or_five_is_422(desk: Desk, request_type: str) -> None:  # noqa: F811
+    reference = claimed(desk, request_types=[request_type])
+    response = desk.call("POST", f"/api/tickets/{reference}/fee", json={"amount": 500})
+    assert response.status_code == 422 and "法第38条" in response.json()["detail"]
+
+
+def test_the_type_changes_only_before_a_decision(desk: Desk) -> None:  # noqa: F811
+    reference = claimed(desk, request_types=["correction"])
+    path = f"/api/tickets/{reference}"
+    assert desk.call("PATCH", path, json={"request_types": ["suspension"]}).status_code == 200
+    desk.call("POST", path + "/identity", json={"method": "call_back", "received": "電話"})
+    desk.call("POST", path + "/decision", json={"outcome": "granted"})
+    late = desk.call("PATCH", path, json={"request_types": ["correction"]})
+    assert late.status_code == 409 and "請求の種類を変更できません" in late.json()["detail"]
+    resolved = desk.call("GET", path).json()
+    assert resolved["status"] == "resolved" and resolved["request_types"] == ["suspension"]
+
+
+def test_a_plain_status_change_cannot_close_a_request(desk: Desk) -> None:  # noqa: F811
+    reference = claimed(desk)
+    response = desk.call("PATCH", f"/api/tickets/{reference}", json={"status": "resolved"})
+    assert response.status_code == 409 and "判断" in response.json()["detail"]
+    data = desk.call("GET", f"/api/tickets/{reference}").json()
+    assert "resolved" not in data["allowed_transitions"]
+
+
+def test_queue_and_ticket_show_the_target_and_the_legal_horizon(desk: Desk) -> None:  # noqa: F811
+    long_ago = datetime.now(timezone.utc) - timedelta(days=20)
+    old = desk.ticket(request_types=["disclosure"], clock=lambda: long_ago,
+                      service_target=ServiceTarget(business_days=3))
+    fresh = desk.ticket(request_types=["purpose_notice"])
+    rows = {t["reference"]: t for t in desk.call("GET", "/api/tickets?limit=500").json()[
+        "tickets"]}
+    assert rows[old.reference]["horizon_days_left"] == -6
+    assert rows[old.reference]["hours_left"] < 0
+    assert rows[fresh.reference]["legal_horizon"] is None  # ① is not under Art. 39
+
+    queue = desk.page("GET", "/desk?status=new").text
+    row = re.search(rf'<tr class="[^"]*overdue[^"]*" data-reference="{old.reference}"', queue)
+    assert row, "an overdue row stands out"
+    assert "6日超過" in queue and "法定の期間（第39条）" in queue
+
+    desk.call("POST", f"/api/tickets/{old.reference}/claim")
+    page = desk.page("GET", f"/desk/tickets/{old.reference}").text
+    assert 'id="lifecycle"' in page and "1. 本人確認" in page and "6日超過" in page
+    assert 'id="identity-form"' in page and 'id="decision-form"' in page
+    assert "まだ判断できません" in page
+
+
+def test_console_forms_record_identity_and_propose_a_refusal(desk: Desk, kyoko: str  # noqa: F811
+                                                             ) -> None:
+    reference = claimed(desk, request_types=["third_party_stop"])
+    base = f"/desk/tickets/{reference}"
+    csrf = CSRF.search(desk.page("GET", base).text).group(1)
+    done = desk.page("POST", base + "/identity", data={
+        "csrf": csrf, "method": "postal_documents", "received": "請求用紙、保険証のコピー"})
+    assert done.status_code == 303 and done.headers["location"].endswith("#lifecycle")
+    twice = desk.page("POST", base + "/identity", data={
+        "csrf": csrf, "method": "call_back", "received": "電話"})
+    assert twice.status_code == 409 and "すでに記録" in twice.text
+    no_ground = desk.page("POST", base + "/decision", data={
+        "csrf": csrf, "outcome": "refused", "explanation": "理由"})
+    assert no_ground.status_code == 422 and "根拠" in no_ground.text
+    proposed = desk.page("POST", base + "/decision", data={
+        "csrf": csrf, "outcome": "refused", "ground": "third_party_stop.no_grounds",
+        "explanation": "提供先は当社の委託先であり、第三者提供に当たりません。"})
+    assert proposed.status_code == 303
+    page = desk.page("GET", base).text
+    assert "承認待ち" in page and "スーパーバイザーの承認を待っています" in page
+
+    supervisor = desk.page("GET", base, user=kyoko).text
+    assert 'id="approval-forms"' in supervisor
+    kyoko_csrf = CSRF.search(supervisor).group(1)
+    approved = desk.page("POST", base + "/approve", data={"csrf": kyoko_csrf}, user=kyoko)
+    assert approved.status_code == 303
+    assert desk.call("GET", f"/api/tickets/{reference}").json()["status"] == "rejected"
+
+
+def test_supervisors_see_the_share_decided_within_target(desk: Desk, kyoko: str) -> None:  # noqa: F811
+    reference = claimed(desk, request_types=["suspension"])
+    path = f"/api/tickets/{reference}"
+    desk.call("POST", path + "/identity", json={"method": "call_back", "received": "電話"})
+    desk.call("POST", path + "/decision", json={"outcome": "granted"})
+    assert desk.call("GET", "/api/metrics/decisions").status_code == 403
+    figures = desk.call("GET", "/api/metrics/decisions", user=kyoko).json()
+    suspension = next(r for r in figures["by_request_type"] if r["request_type"] == "suspension")
+    assert suspension["within"] >= 1 and 0 < suspension["share"] <= 1
+    assert desk.call("GET", "/api/metrics/decisions?since=soon", user=kyoko).status_code == 422
+    page = desk.page("GET", "/desk/review/decisions", user=kyoko)
+    assert page.status_code == 200 and "利用停止・消去" in page.text
+    assert desk.page("GET", "/desk/review/decisions").status_code == 403
+
+
+def test_the_schema_documents_each_steps_body(desk: Desk) -> None:  # noqa: F811
+    paths = desk.call("GET", "/api/openapi.json", user=None).json()["paths"]
+    decision = paths["/api/tickets/{reference}/decision"]["post"]
+    schema = decision["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["outcome"]["enum"] == ["granted", "partly_granted", "refused"]
+    assert {"409", "422"} <= set(decision["responses"])
+    for route in ("identity", "agent", "disclosure", "fee", "received", "decision/return"):
+        assert "requestBody" in paths[f"/api/tickets/{{reference}}/{route}"]["post"], route
+    rules = desk.call("GET", "/api/lifecycle").json()
+    assert rules["legal_horizon"] == {"days": 14, "applies_to": [
+        "disclosure", "correction", "suspension", "third_party_stop"]}
