@@ -28,6 +28,9 @@ from .service import MAX_TEXT, NOTE_BODY, TEXT, Desk, typed_text
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
+# Past this the queue is empty anyway; a larger number overflowed the database's integer (500).
+MAX_OFFSET = 10_000_000
+
 # The caller, holding the operator role (supervisors too); any JSON body.
 Operator = Annotated[User, Depends(require_operator)]
 Payload = Annotated[Any, Body()]
@@ -57,7 +60,7 @@ def list_tickets(
     type: str | None = Query(None, description="a request type id"),
     assignee: str | None = Query(None, description="a user name, or `me`"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """The queue: most urgent first, then the earliest due, then the oldest."""
     if assignee == "me":
