@@ -91,7 +91,7 @@ def test_the_comment_is_masked_like_every_customer_text_and_taken_once(book: Csa
     said = "遅かったです。電話は090-1234-5678、カードは4111 1111 1111 1111です"
     stored = book.comment("c1", said).comment
     assert "090-1234-5678" not in stored and "4111" not in stored
-    assert "［電話番号］" in stored and stored.startswith("遅かったです。")
+    assert "［電話番号" in stored and stored.startswith("遅かったです。")
     with pytest.raises(CsatError) as twice:
         book.comment("c1", "もう一つ")
     assert twice.value.reason == ALREADY_COMMENTED

@@ -80,7 +80,7 @@ def _file(ext: str) -> dict[str, str]:
 
 # --- charts ----------------------------------------------------------------------------------
 
-BAR, GAP, PLOT_H, LEFT = 44, 14, 150, 36
+BAR, GAP, PLOT_H, LEFT = 36, 10, 150, 30
 
 
 def _week_label(iso: str) -> str:
@@ -105,7 +105,7 @@ def vbars(points: list[tuple[str, float | None, str, str]], top: float) -> dict[
 
 
 def hbars(rows: list[tuple[str, float | None, str]], top: float) -> dict[str, Any]:
-    width = 260
+    width = 220
     return {"height": 26 * len(rows) + 8, "rows": [
         {"y": 26 * i + 4, "label": label, "w": round(width * (value or 0) / top) if top else 0,
          "text": text} for i, (label, value, text) in enumerate(rows)]}

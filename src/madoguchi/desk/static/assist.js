@@ -71,6 +71,7 @@
   function put(text) {
     if (!box) { return; }
     box.value = text;
+    box.rows = Math.min(12, Math.max(3, text.split("\n").length + 1));  // the whole reply shows
     closeMenu();
     checkPlaceholders();
     box.focus();
@@ -103,7 +104,23 @@
       if (!m.passages.length) {
         block.appendChild(el("p", "muted", m.reason_text || "該当する項はありません。"));
       }
-      m.passages.forEach(function (p) {
+      var cannedShown = false;
+      var showCanned = function () {
+        cannedShown = true;
+        m.canned.forEach(function (c) {
+          var item = el("div", "canned");
+          item.setAttribute("data-id", c.id);
+          item.appendChild(el("span", "canned-title", "定型文: " + c.title));
+          if (c.missing.length) {
+            item.appendChild(document.createTextNode(" "));
+            item.appendChild(el("span", "missing", "未入力: " + c.missing_labels.join("、")));
+          }
+          item.appendChild(insertButton("定型文を返信欄に入れる", c.text));
+          block.appendChild(item);
+        });
+      };
+      m.passages.forEach(function (p, index) {
+        if (index === 1) { showCanned(); }  // the canned replies right after the best passage
         var item = el("div", "passage");
         item.setAttribute("data-section", p.section_id);
         var head = el("div", "passage-head");
@@ -117,17 +134,7 @@
         item.appendChild(insertButton("回答文を返信欄に入れる", p.reply));
         block.appendChild(item);
       });
-      m.canned.forEach(function (c) {
-        var item = el("div", "canned");
-        item.setAttribute("data-id", c.id);
-        item.appendChild(el("span", "canned-title", "定型文: " + c.title));
-        if (c.missing.length) {
-          item.appendChild(document.createTextNode(" "));
-          item.appendChild(el("span", "missing", "未入力: " + c.missing_labels.join("、")));
-        }
-        item.appendChild(insertButton("定型文を返信欄に入れる", c.text));
-        block.appendChild(item);
-      });
+      if (!cannedShown) { showCanned(); }
       body.appendChild(block);
     });
     panel.classList.toggle("no-reply-box", !box);
