@@ -18,11 +18,12 @@ from rasa_sdk.types import DomainDict
 from actions.common import Latest, buttons, latest, notice, window
 from actions.handoff import handoff_events
 from actions.notice import answer_events, notice_choice, request_offer_buttons, split
-from actions.store import tickets
+from actions.store import pending_contact, tickets
 from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.settings import settings
 from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.model import INTENT_PREFIX
+from madoguchi.privacy.pending_contact import conceal_value
 from madoguchi.requests.classify import classify
 from madoguchi.requests.fields import (
     NO_MEMBER_NUMBER,
@@ -223,8 +224,9 @@ class ValidateRequestForm(FormValidationAction):
             wish = new_wish(
                 message.text, message.ranking, taken, requested, sure=INTERRUPT_CONFIDENCE
             )
-        words = answered(
-            message.text, requested, required, interrupting=interrupting or wish is not None
+        words = answered(  # in clear: the finder looks for volunteered contact data
+            pending_contact().reveal(tracker.sender_id, message.text), requested, required,
+            interrupting=interrupting or wish is not None,
         )
         events = [SlotSet(slot, text) for slot, text in words.items()]
         if events:
@@ -275,9 +277,11 @@ class ValidateRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) not in form_slots():
             return {slot: value}  # activation: Rasa hands over what was filled before, as stored
-        result = validate(slot, value)
+        # Contact data arrives as placeholders (the channel): validated in clear, kept as one.
+        result = validate(slot, pending_contact().reveal_all(tracker.sender_id, value))
         if isinstance(result, Valid):
-            return {slot: _stored(slot, result.value)}
+            return {slot: _stored(slot, conceal_value(
+                pending_contact(), tracker.sender_id, slot, result.value))}
         dispatcher.utter_message(response=response_name(slot, result.reason))
         return {slot: None}
 

@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
+from typing import Any
 
 from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.infra.settings import load_settings
 from madoguchi.infra.webhook import Outbox, Webhook
+from madoguchi.privacy.pending_contact import PendingContacts, tokens_in
 from madoguchi.text.pii import mask_forbidden
-from madoguchi.tickets import TicketService
+from madoguchi.tickets import Ticket, TicketDraft, TicketService
 
 
 def _never_store_forbidden(text: str) -> str:
     return mask_forbidden(text)[0]
 
 
+class ChatTickets(TicketService):
+    """Tickets from the chat: the placeholders the channel put in the customer's words become
+    the clear contact data on the ticket (madoguchi.privacy.pending_contact); the conversation's
+    other pending items are deleted (those the ticket used stay until they expire: slots that
+    carry over to a next request name them)."""
+
+    def create(self, draft: TicketDraft, **kwargs: Any) -> Ticket:
+        conversation = draft.conversation_id
+        if not conversation:
+            return super().create(draft, **kwargs)
+        store = pending_contact()
+        values = {f.name: store.reveal_all(conversation, getattr(draft, f.name))
+                  for f in dataclasses.fields(draft)}
+        ticket = super().create(dataclasses.replace(draft, **values), **kwargs)
+        store.forget(conversation, keep=tokens_in(dataclasses.asdict(draft)))
+        return ticket
+
+
+@lru_cache(maxsize=1)
+def pending_contact() -> PendingContacts:
+    return PendingContacts(session_factory(make_engine(load_settings().database_url)))
+
+
 @lru_cache(maxsize=1)
 def tickets() -> TicketService:
     engine = make_engine(load_settings().database_url)
-    return TicketService(session_factory(engine), text_filter=_never_store_forbidden)
+    return ChatTickets(session_factory(engine), text_filter=_never_store_forbidden)
 
 
 @lru_cache(maxsize=1)

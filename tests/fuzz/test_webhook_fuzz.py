@@ -59,6 +59,11 @@ PIECES = [
     "４１１１ １１１１ １１１１ １１１１", "{{7*7}}", "'; DROP TABLE events; --", "/restart",
     "/request_disclosure", "%s%n", "../../etc/passwd", "\uffff", "\ufffe", "\ufdd0",
     "\U0010ffff", '/greet{"a":{"b":', '/deny{"fix_slot": "phone"}',
+    # Numbers and addresses however typed (issue 15, item 4): the gate's loose forms.
+    "4111.1111.1111.1111", "4111_1111_1111_1111", "4111\n1111\n1111\n1111", "41111111 11111111",
+    "411 111 111 111 1111", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "四一一一一一一一一一一一一一一一",
+    "一二三四五六七八九〇一八", "090.1234.5678", "日本語@例え.jp", "user@bücher.de",
+    "［電話番号#a1b2c3d4］", "［氏名#zzzzzz］",
 ]
 NESTED_COMMAND = "/greet" + '{"a":' * 100_000 + "1" + "}" * 100_000
 NEAR_THE_BODY_LIMIT = "開示" + "a" * 1_900_000  # a 1.9 MB body

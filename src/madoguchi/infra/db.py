@@ -40,6 +40,7 @@ _MIGRATION_LOCK_KEY = 0x6D61646F  # "mado"
 MODEL_MODULES: tuple[str, ...] = (
     "madoguchi.tickets.models", "madoguchi.review.models", "madoguchi.infra.webhook",
     "madoguchi.review.csat",
+    "madoguchi.privacy.pending_contact",
 )
 
 # Deterministic constraint names: Alembic can then alter them later (also SQLite batch mode).

@@ -48,7 +48,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from madoguchi.infra.settings import project_root, settings
-from madoguchi.rasa_adapters import sessions
+from madoguchi.rasa_adapters import contact, sessions
 from madoguchi.rasa_adapters.limits import Limiter, limiter
 from madoguchi.rasa_adapters.resilience import resilient
 from madoguchi.text.characters import storable
@@ -367,6 +367,11 @@ def _guarded(on_new_message: Handler) -> Handler:
             commands = not (looks_like_command(message.text)
                             and await _paused(_agent.get(), message.sender_id))
             message.text, kinds = storable_customer_text(message.text, commands=commands)
+            # Contact data only on the ticket (contact.py): split numbers, then placeholders.
+            message.text, split = await contact.join_split_number(
+                _agent.get(), message.sender_id, message.text)
+            kinds = set(kinds) | split
+            message.text = await contact.conceal(_agent.get(), message.sender_id, message.text)
         except asyncio.CancelledError as exc:
             _log_failure("client went away before the message was read", message, exc)
             raise
@@ -454,13 +459,20 @@ class GuardedRestInput(RestInput):
                 pass  # logged by the guard, without the text
             except Exception as exc:
                 _log_failure("the turn failed", message, exc)
-            return response.json(collector.messages)
+            return response.json(await contact.reveal_messages(sender, collector.messages))
 
         return blueprint
 
 
 class OperatorMarkingOutput(SocketIOOutput):
     """Rasa's socket.io output, telling the web chat which words are an operator's."""
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        # The customer's own contact data in clear in their chat; placeholders in the log.
+        if isinstance(response, dict) and isinstance(response.get("text"), str):
+            response = {**response, "text": await asyncio.to_thread(
+                contact.reveal_text, socket_id, response["text"])}
+        await super()._send_message(socket_id, response)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         if not kwargs.get("operator"):

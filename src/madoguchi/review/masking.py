@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from madoguchi.text.pii.contact import PLACEHOLDER_RE, strip_tokens
+
 # Slots that hold personal data, with the label shown instead of their value.
 PERSONAL_SLOTS: dict[str, str] = {
     "customer_name": "［氏名］",
@@ -21,6 +23,7 @@ PERSONAL_SLOTS: dict[str, str] = {
     "email": "［メールアドレス］",
     "member_number": "［会員番号］",
     "correction_value": "［訂正後の内容］",
+    "status_contact": "［状況確認の連絡先］",
 }
 MASKED = "［非表示］"
 
@@ -42,14 +45,19 @@ class ConversationMasker:
 
     def learn(self, slot: str, value: Any) -> None:
         label = PERSONAL_SLOTS.get(slot)
-        if label and isinstance(value, str) and len(value.strip()) >= 2:
-            self.known[value.strip()] = label
+        if not label or not isinstance(value, str) or PLACEHOLDER_RE.fullmatch(value.strip()):
+            return
+        for variant in (value.strip(), "".join(value.split())):
+            if len(variant) >= 2:
+                self.known[variant] = label
 
     def text(self, text: str) -> str:
         for value in sorted(self.known, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, self.known[value])
-        return mask_pii(text)
+        # A placeholder's id opens nothing without the pending store, but the review needs
+        # only the label.
+        return mask_pii(strip_tokens(text))
 
     def customer_text(self, text: str, asked_slot: str | None) -> str:
         if asked_slot in PERSONAL_SLOTS and not text.startswith("/"):

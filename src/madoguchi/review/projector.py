@@ -5,6 +5,14 @@ conversation and its facets, and moves its cursor, all in one transaction per ba
 loses nothing and repeats nothing. The desk calls it before every read, so a list is never
 staler than the call; a schedule is not needed.
 
+Transactions stay short (issue 15, item 9): on SQLite a write transaction holds the database's
+one write lock, and Rasa gives up on a turn's save after its 5 s busy timeout. So the customer
+texts of a batch are masked (spaCy, the slow part) before the transaction opens, and a batch is
+`batch` events (500), not thousands.
+
+A conversation that receives new events after retention anonymised it is marked not anonymised
+again (`anonymised_at` cleared), so that retention rewrites it once it is old in turn.
+
 Rasa writes a conversation's events under its lock store, so within one conversation ids only
 grow. Across conversations, PostgreSQL may commit a lower id after a higher one; the projector
 therefore re-reads a window of recent ids there and skips what a conversation already has.
@@ -26,7 +34,7 @@ from madoguchi.conversation import events as ev
 from madoguchi.conversation.table import EVENTS, events_table_exists
 from madoguchi.infra import db
 
-from .masking import ConversationMasker
+from .masking import PERSONAL_SLOTS, ConversationMasker
 from .models import INTENT, REQUEST_TYPE, SECTION, Conversation, Cursor, Facet
 
 CURSOR = "events"
@@ -39,7 +47,7 @@ MAX_SEARCH_CHARS = 20_000
 class Projector:
     engine: Engine
     sessions: sessionmaker
-    batch: int = 5000
+    batch: int = 500
     # Re-read window for ids committed out of order (PostgreSQL with several Rasa servers).
     lookback: int | None = None
 
@@ -69,6 +77,11 @@ class Projector:
                                   .limit(1)).scalar()
             if newest is None or (newest <= last and not self._late_rows(peek, last)):
                 return True, 0
+            # The slow part, outside the write transaction: each customer text masked.
+            start = max(0, last - (self.lookback or 0))
+            premasked = _premask(peek.execute(
+                select(EVENTS.c.id, EVENTS.c.type_name, EVENTS.c.data)
+                .where(EVENTS.c.id > start).order_by(EVENTS.c.id).limit(self.batch)).all())
         with db.write_session(self.sessions) as session:
             cursor = session.get(Cursor, CURSOR, with_for_update=True)
             if cursor is None:
@@ -81,7 +94,7 @@ class Projector:
             ).all()
             if not rows:
                 return True, 0
-            applied = self._apply(session, rows)
+            applied = self._apply(session, rows, premasked)
             top = rows[-1].id
             cursor.last_event_id = max(cursor.last_event_id, top)
             # A full batch of only re-read rows means the window is behind: keep going.
@@ -105,7 +118,8 @@ class Projector:
                 .where(Conversation.sender_id.in_(chunk))).all())
         return any(row.id > seen.get(row.sender_id, 0) for row in window)
 
-    def _apply(self, session: Session, rows: list[Any]) -> int:
+    def _apply(self, session: Session, rows: list[Any],
+               premasked: dict[int, str] | None = None) -> int:
         """Fold rows into conversation states; write them with executemany (Core, not one ORM
         flush per object: a backlog of 100,000 conversations projects in seconds, not minutes).
         """
@@ -139,9 +153,10 @@ class Projector:
                 created.append(conv)
             else:
                 changed.append(conv)
+                conv.anonymised_at = None  # new words: retention has this one to do again
             seen = facets[conv.id] if conv.id else set()
             for row in fresh:
-                for facet in _fold(conv, row):
+                for facet in _fold(conv, row, premasked or {}):
                     if facet not in seen:
                         new_facets[sender].add(facet)
             applied += len(fresh)
@@ -171,7 +186,7 @@ class Projector:
 
 
 # Columns the supervisors' work owns: the projector never writes them back.
-_REVIEW = frozenset({"reviewed", "reviewed_by", "reviewed_at", "anonymised_at", "sender_id"})
+_REVIEW = frozenset({"reviewed", "reviewed_by", "reviewed_at", "sender_id"})
 
 
 def _new_state(sender: str, first: datetime) -> SimpleNamespace:
@@ -189,7 +204,16 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _fold(conv: Any, row: Any) -> list[tuple[str, str]]:
+def _premask(rows: list[Any]) -> dict[int, str]:
+    """{event id: masked text} of the customer messages among `rows`."""
+    out: dict[int, str] = {}
+    for row in rows:
+        if row.type_name == "user":
+            out[row.id] = ConversationMasker().text(str(ev.load(row.data).get("text") or ""))
+    return out
+
+
+def _fold(conv: Any, row: Any, premasked: dict[int, str]) -> list[tuple[str, str]]:
     """Apply one event to its conversation's row; returns the facets it adds."""
     event = ev.load(row.data)
     kind = row.type_name or event.get("event")
@@ -204,7 +228,13 @@ def _fold(conv: Any, row: Any) -> list[tuple[str, str]]:
     if kind == "user":
         reading = ev.Reading.of(event.get("parse_data"))
         conv.turns = (conv.turns or 0) + 1
-        text = ConversationMasker().customer_text(str(event.get("text") or ""), conv.pending_slot)
+        raw = str(event.get("text") or "")
+        if conv.pending_slot in PERSONAL_SLOTS and not raw.startswith("/"):
+            text = PERSONAL_SLOTS[conv.pending_slot]
+        elif row.id in premasked:
+            text = premasked[row.id]
+        else:
+            text = ConversationMasker().customer_text(raw, conv.pending_slot)
         if text and not text.startswith("/"):
             if conv.first_words is None:
                 conv.first_words = text[:200]

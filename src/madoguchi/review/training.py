@@ -126,3 +126,24 @@ def add_example(text: str, intent: str, *, root: Path | None = None,
             mine.setdefault(intent, []).append(text)
             _write(path, mine)
     return {"file": str(path), "intent": intent, "text": text, "added": added}
+
+
+def replace_examples(path: Path, replacements: dict[str, str]) -> int:
+    """Retention: each example equal to a key becomes its value (the text of the anonymised
+    message); an example that would then repeat is dropped. How many changed."""
+    if not path.is_file() or not replacements:
+        return 0
+    with _locked(path):
+        examples = _examples(path)
+        changed = 0
+        for intent, texts in examples.items():
+            out: list[str] = []
+            for text in texts:
+                new = replacements.get(text, text)
+                changed += new != text
+                if new not in out:
+                    out.append(new)
+            examples[intent] = out
+        if changed:
+            _write(path, examples)
+    return changed

@@ -88,8 +88,9 @@ def queue(
     return list(session.execute(stmt.limit(limit).offset(offset)).scalars())
 
 
-def closed_before(session: Session, older_than: Any) -> list[Ticket]:
-    """Closed tickets last changed before `older_than` that still hold contact data, locked."""
+def closed_before(session: Session, older_than: Any, limit: int | None = None) -> list[Ticket]:
+    """Closed tickets last changed before `older_than` that still hold contact data, locked
+    (at most `limit`: retention works in small transactions)."""
     stmt = (
         select(Ticket)
         .where(
@@ -98,6 +99,7 @@ def closed_before(session: Session, older_than: Any) -> list[Ticket]:
             Ticket.contact_purged_at.is_(None),
         )
         .order_by(Ticket.id)
+        .limit(limit)
         .with_for_update()
     )
     return list(session.execute(stmt).scalars())

@@ -284,20 +284,26 @@ class TicketService(LifecycleSteps):
                    {"status_check": _change(None, outcome)})
         return ticket
 
-    def purge_contact(self, older_than: datetime, actor: Actor) -> int:
+    def purge_contact(self, older_than: datetime, actor: Actor, *,
+                      scrub: Callable[[Ticket], None] | None = None,
+                      limit: int | None = None) -> int:
         """Retention: forget the contact data of tickets closed before `older_than`.
 
         Clears `CONTACT_FIELDS` (also their old values in the audit log), sets
         `contact_purged_at`; request types, status, dates and the rest stay for the figures.
-        Open tickets are never purged. Returns how many tickets were purged.
+        Open tickets are never purged. Returns how many tickets were purged. `scrub` masks the
+        ticket's free text first, knowing its contact data (retention's inventory, see
+        madoguchi.privacy.stores); `limit`: at most so many in this one transaction.
         """
         who = _who(actor)
         if older_than.tzinfo is None:
             raise ValueError("older_than must be timezone-aware")
         with write_session(self._sessions) as session:
-            tickets = repository.closed_before(session, older_than)
+            tickets = repository.closed_before(session, older_than, limit)
             now = self._now()
             for ticket in tickets:
+                if scrub is not None:
+                    scrub(ticket)
                 cleared = [f for f in CONTACT_FIELDS if getattr(ticket, f) is not None]
                 for name in CONTACT_FIELDS:
                     setattr(ticket, name, None)

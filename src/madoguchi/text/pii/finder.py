@@ -36,6 +36,7 @@ from .kinds import (
     RANK,
     PiiSpan,
 )
+from .loose import KANJI_DIGITS, loose_spans
 from .patterns import (
     DOMAIN_RE,
     DOMAIN_TOKEN_RE,
@@ -264,8 +265,9 @@ def _get_matcher() -> Matcher:
     return _matcher
 
 
-# Texts without an ASCII digit or "@" after NFKC hold none of our kinds: skip spaCy entirely.
-_MAYBE_PII_RE = re.compile(r"[0-9@]")
+# Texts without an ASCII digit, a kanji numeral or "@" after NFKC hold none of our kinds: skip
+# spaCy entirely.
+_MAYBE_PII_RE = re.compile("[0-9@" + "".join(KANJI_DIGITS) + "]")
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,11 @@ def _candidates(text: str, doc: Doc) -> set[tuple[str, int, int]]:
                 found.add((EMAIL, *span))
         elif _CHECKS[label](text, doc, start, end):
             found.add((label, start, end))
+    # What the patterns cannot see (loose.py): found on characters, owned by whole tokens.
+    for label, s, e in loose_spans(text):
+        span = doc.char_span(s, e, alignment_mode="expand")
+        if span is not None:
+            found.add((label, span.start, span.end))
     return found
 
 

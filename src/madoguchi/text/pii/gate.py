@@ -14,18 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from madoguchi.text.normalize import normalize, normalize_text
-
-from .checksums import luhn_valid, my_number_valid
-from .kinds import CREDIT_CARD, FORBIDDEN, MY_NUMBER
+from .kinds import FORBIDDEN
+from .loose import KANJI_DIGITS, contains_loose_forbidden, digit_count, forbidden_runs
 
 log = logging.getLogger(__name__)
 
 # Both numbers have at least 12 digits (individual number 12, cards 13-19): fewer digits in the
 # whole text cannot hold one, and most texts (names, e-mail, 「はい」) skip the finder.
 _MIN_FORBIDDEN_DIGITS = 12
-_NUMBER_RUN = re.compile(r"(?a)\d(?:[ \-]?\d){11,18}")
-_ANY_DIGIT = re.compile(r"[0-9０-９]")
+_ANY_DIGIT = re.compile("[0-9０-９" + "".join(KANJI_DIGITS) + "]")
 
 
 @dataclass(frozen=True)
@@ -50,20 +47,9 @@ def load_finder() -> Finder | None:
 
 
 def _number_runs(text: str) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of digit runs that pass a card's or an individual number's check."""
-    norm = normalize(text)
-    spans: list[tuple[str, int, int]] = []
-    for m in _NUMBER_RUN.finditer(norm.text):
-        digits = re.sub(r"\D", "", m.group())
-        kind = None
-        if len(digits) == 12 and my_number_valid(digits):
-            kind = MY_NUMBER
-        elif 13 <= len(digits) <= 19 and luhn_valid(digits):
-            kind = CREDIT_CARD
-        if kind:
-            start, end = norm.span(m.start(), m.end())
-            spans.append((kind, start, end))
-    return spans
+    """(kind, start, end) of digit runs that pass a card's or an individual number's check,
+    in every form loose.py reads (separators, groupings, kanji numerals)."""
+    return forbidden_runs(text)
 
 
 def _label_runs(text: str) -> str:
@@ -82,11 +68,14 @@ class Gate:
     def contains(self, text: str) -> set[str]:
         """{"CREDIT_CARD", "MY_NUMBER"} ∩ what `text` contains: these must never be stored,
         and the caller should tell the customer not to send them."""
-        if not text or sum(ch.isdigit() for ch in normalize_text(text)) < _MIN_FORBIDDEN_DIGITS:
+        if not text or digit_count(text) < _MIN_FORBIDDEN_DIGITS:
             return set()
         if self.finder is not None:
             try:
-                return set(self.finder.kinds(text)) & FORBIDDEN
+                # The loose scan also runs inside the finder; here it stands for it when the
+                # finder's span resolution lets a loose run lose to a longer span.
+                return (set(self.finder.kinds(text)) & FORBIDDEN) | contains_loose_forbidden(
+                    text)
             except Exception:  # the finder failing must not let a card number through
                 log.exception("the PII finder failed; checking by check digits alone")
         return {kind for kind, _, _ in _number_runs(text)}
