@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.common import buttons, window
 from actions.store import tickets, webhook_outbox
@@ -20,6 +21,7 @@ from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.webhook import handoff_payload
 from madoguchi.requests.prefill import build_prefill
 from madoguchi.requests.ticketing import draft_from_prefill, handoff_draft
+from madoguchi.tickets import Ticket
 from madoguchi.tickets.workflow import OPEN_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,17 @@ def _summary(ticket: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+def announce_handoff(session: Session, ticket: Ticket) -> None:
+    """The `also` of a handed-over ticket's creation: its webhook announcement, stored in the
+    ticket's transaction (both or neither)."""
+    outbox = webhook_outbox()
+    if outbox is not None:
+        data = ticket.to_dict()
+        outbox.add(session, "handoff", handoff_payload(data, summary=_summary(data)))
+
+
 def _announce(reference: str) -> None:
+    """A handoff to a ticket that already exists: its own announcement."""
     outbox = webhook_outbox()
     if outbox is None:
         return
@@ -59,9 +71,16 @@ def _announce(reference: str) -> None:
                        exc_info=True)
 
 
-def handoff_events(dispatcher: CollectingDispatcher, reference: str) -> list[dict[str, Any]]:
-    """Tell the customer who picks up and when, then pause the bot for the operator."""
-    _announce(reference)
+def handoff_events(
+    dispatcher: CollectingDispatcher, reference: str, *, announced: bool = False
+) -> list[dict[str, Any]]:
+    """Tell the customer who picks up and when, then pause the bot for the operator.
+
+    `announced`: the ticket was created with its announcement (`announce_handoff`)."""
+    if not announced:
+        _announce(reference)
+    elif (outbox := webhook_outbox()) is not None:
+        outbox.wake()
     hours = window().hours
     moment = now()
     contact = window().contact
@@ -114,10 +133,14 @@ class ActionHandoff(Action):
             except ValueError:  # no request yet: a plain handoff ticket
                 draft = handoff_draft(tracker.sender_id, tracker.events)
             try:
-                reference = tickets().create(draft, idempotency_key=key).reference
+                reference = tickets().create(
+                    draft, idempotency_key=key, also=announce_handoff
+                ).reference
             except DatabaseError:
                 dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
                 return events
             events.append(SlotSet("ticket_reference", reference))
+            return [*events, SlotSet("request_stage", "done"),
+                    *handoff_events(dispatcher, reference, announced=True)]
         return [*events, SlotSet("request_stage", "done"),
                 *handoff_events(dispatcher, reference)]

@@ -16,7 +16,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.common import Latest, buttons, latest, notice, window
-from actions.handoff import handoff_events
+from actions.handoff import announce_handoff, handoff_events
 from actions.notice import answer_events, notice_choice, request_offer_buttons, split
 from actions.store import pending_contact, tickets
 from madoguchi.infra.db import DatabaseError
@@ -36,7 +36,7 @@ from madoguchi.requests.fields import (
 from madoguchi.requests.form import answered, new_wish
 from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
 from madoguchi.requests.questions import is_question_about, is_wish, looks_like_question
-from madoguchi.requests.ticketing import draft_from_prefill
+from madoguchi.requests.ticketing import draft_from_prefill, request_key
 from madoguchi.requests.types import form_slots, load_catalogue, slots_for
 
 COMPLAINT = "complaint"
@@ -351,13 +351,13 @@ class ActionCreateTicket(Action):
         prefill = _prefill(dispatcher, tracker)
         if prefill is None:
             return [_stage(None)]
-        confirmation = next(
-            (e for e in reversed(tracker.events) if e.get("event") == "user"), {}
-        )
-        # The same confirmation retried (a repeated action call) must give the same ticket.
-        key = f"{tracker.sender_id}:{confirmation.get('timestamp')}"
+        # One ticket per confirmed request: a retried call, a resend after a lost answer and
+        # "/back" then 「はい」 all find the first (requests/ticketing.py request_key).
+        key = request_key(tracker.sender_id, prefill)
+        # A complaint is handed over: its announcement is stored with the ticket.
+        also = announce_handoff if COMPLAINT in prefill.request_types else None
         try:
-            ticket = tickets().create(draft_from_prefill(prefill), idempotency_key=key)
+            ticket = tickets().create(draft_from_prefill(prefill), idempotency_key=key, also=also)
         except DatabaseError:
             dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
             return []  # still at the summary: "はい" again retries, nothing is lost
@@ -370,7 +370,7 @@ class ActionCreateTicket(Action):
             SlotSet("ticket_reference", ticket.reference), _stage("done"),
         ]
         if COMPLAINT in prefill.request_types:
-            return [*events, *handoff_events(dispatcher, ticket.reference)]
+            return [*events, *handoff_events(dispatcher, ticket.reference, announced=True)]
         dispatcher.utter_message(response="utter_offer_person")
         return events
 

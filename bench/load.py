@@ -181,6 +181,7 @@ def measure(replicas: int, model: Path, faults: bool) -> tuple[list[dict], list[
     endpoint.up()
     cluster = start_cluster(ROOT, model, OUT / "load" / f"replicas{replicas}", settings, env={
         "MADOGUCHI_WEBHOOK_URL": f"http://127.0.0.1:{endpoint.port}/hook",
+        "MADOGUCHI_WEBHOOK_SECRET": "bench-secret",
         # The bench's hundreds of simultaneous turns queue behind each other on two cores.
         "SANIC_REQUEST_TIMEOUT": "300", "SANIC_RESPONSE_TIMEOUT": "300",
     })

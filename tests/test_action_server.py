@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(code: str, tmp_path: Path) -> str:
     env = {"PATH": "", "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3",
            "MADOGUCHI_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+           "MADOGUCHI_WEBHOOK_SECRET": "test-secret",
            "MADOGUCHI_DB_URL": f"sqlite:///{tmp_path / 'madoguchi.db'}"}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=300, check=True)

@@ -13,7 +13,7 @@ import io
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ class Desk:
     tokens: dict[str, str]
     review_file: Path
     database_url: str
+    logins: dict[str, str] = field(default_factory=dict)
 
     def call(self, method: str, path: str, user: str | None = "boss",
              **kwargs: Any) -> requests.Response:
@@ -67,8 +68,12 @@ class Desk:
 
     def page(self, method: str, path: str, user: str = "boss",
              **kwargs: Any) -> requests.Response:
+        if user not in self.logins:  # one console session per user: its pages' CSRF values
+            self.logins[user] = requests.post(
+                self.base + "/desk/login", data={"token": self.tokens[user]}, timeout=60,
+                allow_redirects=False).cookies["madoguchi_desk"]
         return requests.request(method, self.base + path, timeout=60, allow_redirects=False,
-                                cookies={"madoguchi_desk": self.tokens[user]}, **kwargs)
+                                cookies={"madoguchi_desk": self.logins[user]}, **kwargs)
 
 
 @pytest.fixture(scope="module")

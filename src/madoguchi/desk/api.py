@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +24,7 @@ from madoguchi.tickets.fields import MAX_FEE_YEN
 from . import views
 from .auth import desk_of, require_operator, require_supervisor
 from .errors import ERROR_RESPONSES
-from .service import MAX_TEXT, NOTE_BODY, TEXT, Desk, typed_text
+from .service import HIDDEN_TRANSCRIPT, MAX_TEXT, NOTE_BODY, TEXT, Desk, typed_text
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
@@ -70,8 +70,9 @@ def list_tickets(
         limit=limit, offset=offset,
     )
     now = views.now_utc()
+    desk = desk_of(request)
     return {
-        "tickets": [views.queue_item(t, now) for t in tickets],
+        "tickets": [desk.queue_item(t, user, now) for t in tickets],
         "limit": limit,
         "offset": offset,
     }
@@ -123,19 +124,23 @@ async def stream_queue(request: Request, user: Operator):
 def get_ticket(
     reference: str, request: Request, user: Operator
 ) -> dict[str, Any]:
-    """The ticket, unmasked (the operator calls the customer back), its history and transcript."""
-    desk = desk_of(request)
-    ticket = desk.ticket(reference)
-    return {**views.ticket_detail(ticket), **desk.conversation(ticket)}
+    """The ticket, its history and transcript: unmasked for its holder and supervisors (the
+    operator calls the customer back; the read is audited), masked for other operators until
+    they claim it (`contact_visible` says which)."""
+    _, detail, conversation = desk_of(request).read(reference, user)
+    return {**detail, **conversation}
 
 
 @router.get("/tickets/{reference}/transcript")
 def get_transcript(
     reference: str, request: Request, user: Operator
 ) -> dict[str, Any]:
-    """Only the conversation: the ticket page refreshes it while the customer is chatting."""
-    desk = desk_of(request)
-    return desk.conversation(desk.ticket(reference))
+    """Only the conversation: the ticket page refreshes it while the customer is chatting.
+    The holder's and supervisors' only (audited); 403 for other operators."""
+    _, detail, conversation = desk_of(request).read(reference, user, contact=False)
+    if not detail["contact_visible"]:
+        raise HTTPException(status_code=403, detail=HIDDEN_TRANSCRIPT)
+    return conversation
 
 
 @router.post("/tickets/{reference}/claim")

@@ -1,9 +1,12 @@
 """Who is calling the desk, and may they.
 
-The API takes `Authorization: Bearer TOKEN`. The console keeps the same token in an HttpOnly,
-SameSite=Strict cookie after logging in; that cookie also opens the API's read-only calls (the
-live queue stream and the transcript refresh of the pages), never its writes: the console
-writes through its own form routes, which also check a CSRF field derived from the token.
+The API takes `Authorization: Bearer TOKEN`. Logging in to the console trades the token for a
+session (`UserRepository.start_session`): a random id in an HttpOnly, SameSite=Strict cookie
+(Secure when the desk is reached over TLS), a row with its expiry in the database; logging out
+deletes the row. The permanent token never sits in the browser. The cookie also opens the
+API's read-only calls (the live queue stream and the transcript refresh of the pages), never
+its writes: the console writes through its own form routes, which also check a CSRF field
+derived from the session id.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ from collections.abc import Callable
 from fastapi import HTTPException, Request, Response
 
 from madoguchi.tickets import ROLES, User
+from madoguchi.tickets.users import SESSION_SECONDS
 
 from .service import Desk
 
 COOKIE = "madoguchi_desk"
-# One working day (the desk is open 9:00-21:00); logging in again the next day is fine.
-SESSION_SECONDS = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 OPERATOR, SUPERVISOR = "operator", "supervisor"
@@ -38,6 +40,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def cookie_token(request: Request) -> str | None:
+    """The console session's id from the login cookie (not a user's token)."""
     return request.cookies.get(COOKIE) or None
 
 
@@ -65,11 +68,13 @@ def api_user(role: str) -> Callable[[Request], User]:
 
     def dependency(request: Request) -> User:
         token = bearer_token(request)
-        if token is None and request.method in SAFE_METHODS:
-            token = cookie_token(request)
-        if token is None:
+        users = desk_of(request).users
+        if token is not None:
+            user = users.authenticate(token)
+        elif request.method in SAFE_METHODS and cookie_token(request) is not None:
+            user = users.session_user(cookie_token(request))
+        else:
             raise _unauthorized("認証が必要です (send Authorization: Bearer TOKEN)")
-        user = desk_of(request).users.authenticate(token)
         if user is None:
             raise _unauthorized("トークンが無効です (invalid or disabled token)")
         check_role(user, role)
@@ -84,14 +89,25 @@ require_supervisor = api_user(SUPERVISOR)
 
 
 def page_user(request: Request) -> User | None:
-    """The console user from the login cookie, or None (the page then sends them to log in)."""
-    return desk_of(request).users.authenticate(cookie_token(request))
+    """The console user of the login session, or None (the page then sends them to log in)."""
+    return desk_of(request).users.session_user(cookie_token(request))
 
 
-def set_login_cookie(response: Response, request: Request, token: str) -> None:
+def start_session(response: Response, request: Request, user: User) -> None:
+    """Log `user` in: a new session, its id in the cookie."""
+    set_login_cookie(response, request, desk_of(request).users.start_session(user))
+
+
+def end_session(response: Response, request: Request) -> None:
+    """Log out: the session is deleted on the server, the cookie in the browser."""
+    desk_of(request).users.end_session(cookie_token(request))
+    clear_login_cookie(response, request)
+
+
+def set_login_cookie(response: Response, request: Request, session_id: str) -> None:
     response.set_cookie(
         COOKIE,
-        token,
+        session_id,
         max_age=SESSION_SECONDS,
         path="/",
         httponly=True,
@@ -108,7 +124,7 @@ def clear_login_cookie(response: Response, request: Request) -> None:
 
 
 def csrf_token(token: str) -> str:
-    """A form field only pages served to the token's holder can know."""
+    """A form field only pages served to the session's holder can know."""
     return hmac.new(token.encode(), b"madoguchi-desk-form", hashlib.sha256).hexdigest()[:32]
 
 

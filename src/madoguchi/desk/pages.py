@@ -32,13 +32,13 @@ from madoguchi.tickets import (
 from . import assist_api, views
 from .api import decision_figures_of
 from .auth import (
-    clear_login_cookie,
     cookie_token,
     csrf_ok,
     csrf_token,
     desk_of,
+    end_session,
     page_user,
-    set_login_cookie,
+    start_session,
 )
 from .rasa import RasaError
 from .service import MAX_TEXT, NOTE_BODY, Desk, typed_text
@@ -174,14 +174,14 @@ async def login(request: Request) -> Response:
             error="トークンが正しくないか、無効になっています。",
         )
     response = RedirectResponse(target, status_code=303)
-    set_login_cookie(response, request, token)
+    await run_in_threadpool(start_session, response, request, user)
     return response
 
 
 @router.api_route("/logout", methods=["GET", "POST"])
 def logout(request: Request) -> Response:
     response = RedirectResponse("/desk/login", status_code=303)
-    clear_login_cookie(response, request)
+    end_session(response, request)
     return response
 
 
@@ -222,7 +222,7 @@ def _queue_rows(
     now = views.now_utc()
     rows = []
     for ticket in tickets[:QUEUE_PAGE_SIZE]:
-        row = views.queue_item(ticket, now)
+        row = desk.queue_item(ticket, user, now)
         row["age"] = views.age(ticket.created_at, now)
         row["overdue"] = views.is_overdue(row)
         rows.append(row)
@@ -298,11 +298,9 @@ def _ticket_page(
     typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     desk = desk_of(request)
-    detail = views.ticket_detail(ticket)
-    conversation = desk.conversation(ticket)
-    holder_elsewhere = bool(
-        ticket.assignee and ticket.assignee != user.name and user.role != "supervisor"
-    )
+    # The holder and supervisors see the clear data (the read is audited), others a mask.
+    ticket, detail, conversation = desk.read(ticket.reference, user)
+    holder_elsewhere = ticket.assignee != user.name and user.role != "supervisor"
     return render(
         "ticket.html", request, user, status_code,
         t=detail,
@@ -313,12 +311,12 @@ def _ticket_page(
         transitions=[(s, views.STATUS_LABELS[s]) for s in workflow.STATUSES
                      if s in detail["allowed_transitions"]],
         can_claim=ticket.status in workflow.OPEN_STATUSES and ticket.assignee != user.name
-        and not holder_elsewhere,
+        and (not ticket.assignee or user.role == "supervisor"),
         can_work=not holder_elsewhere,
         contact_form=CONTACT_FORM,
         type_options=list(views.type_labels().items()),
         priority_options=[(p, views.PRIORITY_LABELS[p]) for p in workflow.PRIORITIES],
-        details=views.detail_rows(ticket.details),
+        details=views.detail_rows(ticket.details) if detail["contact_visible"] else [],
         audit=[
             {**entry, "rows": views.change_rows(entry["changes"])}
             for entry in reversed(detail["audit"])
@@ -420,7 +418,8 @@ def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, li
     elif action == "claim":
         desk.tickets.claim(reference, user)
     elif action == "status":
-        desk.update(reference, {"status": first(form, "status")}, user)
+        reason = {"reason": first(form, "reason")} if first(form, "reason") else {}
+        desk.update(reference, {"status": first(form, "status"), **reason}, user)
     elif action == "fields":
         changes = _field_changes(form)
         if set(changes["request_types"]) == set(desk.ticket(reference).request_types or []):

@@ -20,6 +20,7 @@ from madoguchi.conversation import events, transcript
 from madoguchi.infra import db
 from madoguchi.infra.settings import Settings
 from madoguchi.tickets import (
+    CONTACT_FIELDS,
     AuditEntry,
     Conflict,
     InvalidField,
@@ -32,6 +33,7 @@ from madoguchi.tickets import (
     workflow,
 )
 
+from . import views
 from .csat import ask_when_done
 from .rasa import RasaClient, RasaError, answers
 from .reply_check import require_filled
@@ -88,6 +90,48 @@ def require_operator_text(value: Any, name: str, label: str) -> str:
     return value
 
 
+# What an operator who does not hold a ticket sees instead of its clear data.
+HIDDEN = "［担当者のみ表示］"
+HIDDEN_TRANSCRIPT = ("会話とお客様の連絡先は、この受付の担当者とスーパーバイザーだけが見られます。"
+                     "担当すると表示されます。")
+
+
+# Audit changes that carry clear data: contact fields, an operator's words to the customer,
+# what was received as proof of identity.
+_HIDDEN_CHANGES = frozenset({*CONTACT_FIELDS, "message", "identity_received"})
+
+
+def masked_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's detail without its clear data: contact fields, the request's details, contact
+    values in the audit log (and an operator's messages), and the decision letters."""
+    hidden = {name: HIDDEN if detail.get(name) not in (None, "") else None
+              for name in CONTACT_FIELDS}
+    audit = [
+        {**entry, "changes": {
+            field: _hidden_change(change) if field in _HIDDEN_CHANGES else change
+            for field, change in (entry.get("changes") or {}).items()
+        }}
+        for entry in detail.get("audit") or []
+    ]
+    decisions = [{**d, "letter": HIDDEN} for d in detail.get("decisions") or []]
+    decision, identity = detail.get("decision"), detail.get("identity")
+    return {
+        **detail, **hidden,
+        "details": {key: HIDDEN for key in detail.get("details") or {}},
+        "audit": audit,
+        "decisions": decisions,
+        "decision": {**decision, "letter": HIDDEN} if decision else decision,
+        "identity": {**identity, "received": HIDDEN} if identity else identity,
+        "contact_visible": False,
+    }
+
+
+def _hidden_change(change: Any) -> Any:
+    if isinstance(change, dict):
+        return {k: HIDDEN if v not in (None, "") else v for k, v in change.items()}
+    return HIDDEN
+
+
 @dataclass
 class Desk:
     settings: Settings
@@ -118,6 +162,36 @@ class Desk:
         if ticket is None:
             raise NotFound(f"ticket {reference}")
         return ticket
+
+    def read(
+        self, reference: str, user: User, *, contact: bool = True, transcript: bool = True
+    ) -> tuple[Ticket, dict[str, Any], dict[str, Any]]:
+        """The ticket, its detail and its conversation as `user` may see them.
+
+        The holder and supervisors see the contact data and the transcript, and that read is
+        audited (`TicketService.read`); other operators see the queue's view: contact data,
+        the request's details, contact values in the audit log and the decision letter
+        masked, and no transcript, until they claim the ticket.
+        """
+        ticket, clear = self.tickets.read(reference, user, contact=contact,
+                                          transcript=transcript)
+        detail = views.ticket_detail(ticket)
+        if clear:
+            conversation = (self.conversation(ticket) if transcript
+                            else {"transcript": None, "transcript_error": None,
+                                  "conversation_paused": None})
+            return ticket, {**detail, "contact_visible": True}, conversation
+        return ticket, masked_detail(detail), {
+            "transcript": None, "transcript_error": HIDDEN_TRANSCRIPT,
+            "conversation_paused": None,
+        }
+
+    def queue_item(self, ticket: Ticket, user: User, now: Any) -> dict[str, Any]:
+        """A queue row: the customer's name only on the caller's own tickets."""
+        row = views.queue_item(ticket, now)
+        if "customer_name" in row and ticket.assignee != user.name:
+            row["customer_name"] = None
+        return row
 
     def conversation(self, ticket: Ticket) -> dict[str, Any]:
         """{transcript, transcript_error, conversation_paused} from Rasa's tracker store."""
@@ -180,6 +254,7 @@ class Desk:
             )
 
     def update(self, reference: str, changes: dict[str, Any], user: User) -> Ticket:
+        """Fields and status (who may: `TicketService`); `reason` goes with a refusal."""
         before = self.ticket(reference)
         self.check_holder(before, user)
         if not changes:
@@ -201,8 +276,11 @@ class Desk:
         self.check_holder(ticket, user)
         conversation_id = self._conversation_of(ticket)
         event = events.operator_turn(text, user.name)
-        self.rasa.append_event(conversation_id, event, deliver=True)
-        self.tickets.record_message(ticket.reference, user, text)
+        # The audit entry commits first (with the holder check), then the customer reads it.
+        self.tickets.record_message(
+            ticket.reference, user, text,
+            deliver=lambda _: self.rasa.append_event(conversation_id, event, deliver=True),
+        )
         return {"reference": ticket.reference, "conversation_id": conversation_id, "text": text}
 
     def hand_back(self, reference: str, user: User) -> dict[str, Any]:

@@ -39,7 +39,7 @@ _MIGRATION_LOCK_KEY = 0x6D61646F  # "mado"
 # A new module with tables adds itself here (and a migration under infra/migrations/versions).
 MODEL_MODULES: tuple[str, ...] = (
     "madoguchi.tickets.models", "madoguchi.review.models", "madoguchi.infra.webhook",
-    "madoguchi.review.csat",
+    "madoguchi.review.csat", "madoguchi.tickets.users",
     "madoguchi.privacy.pending_contact",
 )
 

@@ -255,7 +255,7 @@ class Settings:
         "the outgoing webhook on each new handoff (below); none when unset"))
     webhook_secret: str = field(metadata=_variable(
         "WEBHOOK_SECRET", "webhook", "text", "–",
-        "key of the webhook's HMAC signature", default=""))
+        "key of the webhook's HMAC signature; required when the URL is set", default=""))
     # scale
     profile: str = field(metadata=_variable(
         "PROFILE", "scale", "`default` or `scale`", "`default`",
@@ -319,6 +319,9 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         values["review_nlu_file"] = root / values["review_nlu_file"]
     if not values["notice_dir"].is_absolute():
         values["notice_dir"] = root / values["notice_dir"]
+    if values["webhook_url"] and not values["webhook_secret"]:
+        # An unsigned announcement could come from anyone: refuse to start instead.
+        raise SettingsError(f"{PREFIX}WEBHOOK_SECRET must be set when {PREFIX}WEBHOOK_URL is")
     return Settings(root=root, **values)
 
 

@@ -31,10 +31,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Integer, String, Text, func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from madoguchi.infra.db import Base, UTCDateTime, utcnow, write_session
-from madoguchi.infra.settings import settings
+from madoguchi.infra.settings import SettingsError, settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +62,16 @@ class Webhook:
 
     @classmethod
     def from_env(cls) -> Webhook | None:
-        """MADOGUCHI_WEBHOOK_URL (+ MADOGUCHI_WEBHOOK_SECRET); None when not configured."""
+        """MADOGUCHI_WEBHOOK_URL (+ MADOGUCHI_WEBHOOK_SECRET); None when not configured.
+
+        A URL without a secret is refused (`SettingsError`, from the settings): the action
+        server does not start rather than send announcements anyone could have forged."""
         current = settings()
         if not current.webhook_url:
             return None
+        if not current.webhook_secret.strip():
+            raise SettingsError("MADOGUCHI_WEBHOOK_SECRET must be set when "
+                                "MADOGUCHI_WEBHOOK_URL is")
         return cls(url=current.webhook_url, secret=current.webhook_secret)
 
     def _post(self, event: str, body: bytes, delivery: int | None = None) -> bool:
@@ -155,14 +161,22 @@ class Outbox:
     def enqueue(self, event: str, payload: Mapping[str, Any]) -> int:
         """Store the announcement (committed before this returns) and wake the worker."""
         with write_session(self.sessions) as session:
-            message = OutboxMessage(event=event, reference=payload.get("reference"),
-                                    body=encode(event, payload).decode(),
-                                    next_attempt_at=self.clock())
-            session.add(message)
-            session.flush()
-            message_id = int(message.id)
+            message_id = self.add(session, event, payload)
         self._wake.set()
         return message_id
+
+    def add(self, session: Session, event: str, payload: Mapping[str, Any]) -> int:
+        """The announcement in the caller's transaction (stored with what it announces, or
+        not at all); the worker finds it when it is committed (call `wake` then)."""
+        message = OutboxMessage(event=event, reference=payload.get("reference"),
+                                body=encode(event, payload).decode(),
+                                next_attempt_at=self.clock())
+        session.add(message)
+        session.flush()
+        return int(message.id)
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def backoff(self, attempts: int) -> float:
         return min(self.first_delay * 2 ** max(attempts - 1, 0), self.max_delay)

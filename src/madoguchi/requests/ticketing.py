@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from madoguchi.conversation import events as ev
-from madoguchi.requests.prefill import NOTICE_SECTION_SLOT, TicketPrefill, mask_words
+from madoguchi.requests.prefill import (
+    NOTICE_SECTION_SLOT,
+    TicketPrefill,
+    mask_words,
+    summary_lines,
+)
 from madoguchi.tickets import TicketDraft
 
 # How many of the customer's latest messages a plain handoff ticket quotes.
 HANDOFF_WORDS = 3
+
+
+def request_key(conversation_id: str, prefill: TicketPrefill) -> str:
+    """The idempotency key of a confirmed request: the conversation, the request types and a
+    hash of the summary the customer confirmed.
+
+    Not the confirmation's timestamp: a resend of 「はい」 after a lost answer, or `/back`
+    then 「はい」, is a new message confirming the same request, and must find the first
+    ticket. A corrected field changes the summary, so it is a new request (and a new key).
+    """
+    confirmed = "\n".join([*prefill.request_types, "", *summary_lines(prefill)])
+    digest = hashlib.sha256(confirmed.encode("utf-8")).hexdigest()[:32]
+    return f"{conversation_id}:request:{digest}"
 
 
 def draft_from_prefill(prefill: TicketPrefill) -> TicketDraft:

@@ -98,6 +98,10 @@ def add_user_commands(commands: Any) -> None:
     disable = sub.add_parser("disable", help="stop a user's token from working")
     disable.add_argument("name")
     disable.set_defaults(handler=_user_disable)
+    rotate = sub.add_parser("rotate", help="print a new token (shown only once); the old token "
+                            "and every console session of the user stop working")
+    rotate.add_argument("name")
+    rotate.set_defaults(handler=_user_rotate)
 
 
 def _users(args: argparse.Namespace) -> Any:
@@ -132,6 +136,18 @@ def _user_disable(args: argparse.Namespace) -> int:
         _say(f"error: {exc}")
         return 1
     _say(f"disabled {args.name!r}")
+    return 0
+
+
+def _user_rotate(args: argparse.Namespace) -> int:
+    try:
+        token = _users(args).rotate_token(args.name)
+    except NotFound as exc:
+        _say(f"error: {exc}")
+        return 1
+    print(token)
+    _say(f"new token for {args.name!r}, shown only this once; the old token and the user's "
+         "console sessions no longer work")
     return 0
 
 

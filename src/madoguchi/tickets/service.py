@@ -6,6 +6,12 @@ turns (messages and hand-backs, which change no field but belong in the log) and
 purge of contact data. The desk, the action server and retention all call this; nothing else
 writes tickets or audit rows.
 
+Who may change a ticket: its holder or a supervisor (`_record`, which every change's audit
+entry passes through, checks it against the users table); a name that is no desk user is the
+system itself (the assistant, retention, the customer's own steps in the chat). Claiming a
+free ticket and adding a note are open to every operator. Who may read its clear contact data
+and conversation: the same people (`read`), and every such read is written to the audit log.
+
 Each method is one short transaction of its own and returns detached objects (readable after
 the session has closed, audit log and notes included). Concurrency rests on the database: the
 unique constraints (reference, idempotency key), a conditional UPDATE for claims, row locks
@@ -15,12 +21,12 @@ unique constraints (reference, idempotency key), a conditional UPDATE for claims
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from madoguchi.infra.db import utcnow, write_session
 
@@ -29,10 +35,10 @@ from .changes import Actor
 from .changes import audit as _audit
 from .changes import change as _change
 from .changes import who as _who
-from .errors import Conflict, InvalidField, InvalidTransition
+from .errors import Conflict, InvalidField, InvalidTransition, NotFound
 from .fields import EDITABLE_FIELDS, TicketDraft, clean_key, draft_values, validate
 from .lifecycle import Rules, load_rules
-from .models import CONTACT_FIELDS, Note, Ticket
+from .models import CONTACT_FIELDS, Note, Ticket, User
 from .references import next_reference
 from .service_target import ServiceTarget
 from .steps import LifecycleSteps, check_manual_status, check_type_change
@@ -43,6 +49,15 @@ PURGED = "[purged]"
 
 # Free text of a ticket that passes the text filter before it is stored.
 _FILTERED_FIELDS = frozenset({"customer_words", "details"})
+
+SUPERVISOR_ROLE = "supervisor"
+# The audit entry of a read of clear data: {"viewed": {"old": None, "new": [fields]}}.
+VIEWED = "viewed"
+TRANSCRIPT = "transcript"
+# The same person's read of the same ticket's same data within this window is covered by the
+# entry already written: the ticket page refreshes its transcript every few seconds.
+READ_AUDIT_WINDOW = timedelta(minutes=10)
+MAX_REASON = 2000
 
 
 class TicketService(LifecycleSteps):
@@ -76,6 +91,39 @@ class TicketService(LifecycleSteps):
         with self._sessions() as session:
             return repository.by_reference(session, reference)
 
+    def may_read(self, ticket: Ticket, reader: Actor) -> bool:
+        """Whether `reader` sees the ticket's contact data and conversation in clear: its
+        holder and supervisors do; other operators see it masked until they claim it."""
+        name = _who(reader)
+        return ticket.assignee == name or self._role(name) == SUPERVISOR_ROLE
+
+    def read(
+        self, reference: str, reader: Actor, *, contact: bool = True, transcript: bool = False
+    ) -> tuple[Ticket, bool]:
+        """The ticket and whether `reader` may see its clear data (`may_read`).
+
+        When they may, the read of the contact fields that hold a value (`contact`) and of the
+        conversation (`transcript`) is written to the audit log before it is returned: who,
+        when, which ticket and fields. The same reader's same read within
+        `READ_AUDIT_WINDOW` is covered by the entry already there. The ticket returned is
+        the one that was read: its log ends before this read's own entry.
+        """
+        ticket = self.get(reference)
+        if ticket is None:
+            raise NotFound(f"ticket {reference}")
+        name = _who(reader)
+        if not self.may_read(ticket, name):
+            return ticket, False
+        seen = [f for f in CONTACT_FIELDS if contact and getattr(ticket, f) not in (None, "")]
+        if transcript and ticket.conversation_id:
+            seen.append(TRANSCRIPT)
+        if not seen or _read_recently(ticket, name, seen, self._now()):
+            return ticket, True
+        with write_session(self._sessions) as session:
+            _audit(repository.locked(session, reference), self._now(), name, VIEWED,
+                   {VIEWED: _change(None, seen)})
+        return ticket, True
+
     def find_by_conversation(self, conversation_id: str) -> list[Ticket]:
         """The conversation's tickets, newest first."""
         with self._sessions() as session:
@@ -96,9 +144,13 @@ class TicketService(LifecycleSteps):
     # --- creating --------------------------------------------------------------------------
 
     def create(
-        self, draft: TicketDraft, *, idempotency_key: str | None = None, actor: Actor = ASSISTANT
+        self, draft: TicketDraft, *, idempotency_key: str | None = None, actor: Actor = ASSISTANT,
+        also: Callable[[Session, Ticket], None] | None = None,
     ) -> Ticket:
         """A new ticket; the same `idempotency_key` again returns the first ticket unchanged.
+
+        `also` writes rows that belong to the new ticket in its transaction (the handoff's
+        webhook announcement): both are stored, or neither. Not called for a repeat.
 
         Two concurrent creates with one key race on the key's unique constraint: the loser
         rolls back (its reference number with it) and returns the winner's ticket.
@@ -132,6 +184,9 @@ class TicketService(LifecycleSteps):
                     for name in ("status", "priority", "request_types", "due_at", "received_at")
                 })
                 session.add(ticket)
+                if also is not None:
+                    session.flush()
+                    also(session, ticket)
             return ticket
         except IntegrityError:
             if key is not None:
@@ -189,17 +244,21 @@ class TicketService(LifecycleSteps):
             _audit(ticket, now, name, "claimed", changes)
         return ticket
 
-    def transition(self, reference: str, new_status: str, actor: Actor) -> Ticket:
+    def transition(
+        self, reference: str, new_status: str, actor: Actor, reason: Any = None
+    ) -> Ticket:
         """Move the ticket along the workflow (see `workflow.TRANSITIONS`).
 
         Raises `InvalidTransition`. The current status again is a no-op (safe to retry).
         Back to `new` releases the assignee; `assigned` without an assignee assigns the actor.
+        A refusal (`rejected`) needs its `reason`, which the audit entry keeps.
         """
         who = _who(actor)
         with write_session(self._sessions) as session:
             ticket = repository.locked(session, reference)
             changes: dict[str, Any] = {}
             check_manual_status(ticket, new_status, self._rules)
+            self._refusal_reason(ticket, new_status, reason, changes)
             _apply_status(ticket, new_status, who, changes)
             self._record(ticket, who, "status_changed", changes)
         return ticket
@@ -208,9 +267,12 @@ class TicketService(LifecycleSteps):
         """Change whitelisted fields (`EDITABLE_FIELDS`) in one transaction and one audit entry.
 
         Raises `InvalidField` for other fields or bad values (nothing is changed then) and
-        `InvalidTransition` for a status the workflow does not allow.
+        `InvalidTransition` for a status the workflow does not allow. `reason` goes with a
+        status change to `rejected` (required there).
         """
         who = _who(actor)
+        changes = dict(changes)
+        reason = changes.pop("reason", None)
         unknown = sorted(set(changes) - EDITABLE_FIELDS)
         if unknown:
             raise InvalidField(f"these fields cannot be changed here: {', '.join(unknown)}")
@@ -225,6 +287,7 @@ class TicketService(LifecycleSteps):
             done: dict[str, Any] = {}
             if "status" in clean:
                 check_manual_status(ticket, clean["status"], self._rules)
+                self._refusal_reason(ticket, clean["status"], reason, done)
                 _apply_status(ticket, clean.pop("status"), who, done)
             if "request_types" in clean:
                 check_type_change(ticket, clean["request_types"], self._rules)
@@ -254,17 +317,31 @@ class TicketService(LifecycleSteps):
             _audit(ticket, now, who, "note_added", {"note": _change(None, note.id)})
         return note
 
-    def record_message(self, reference: str, author: Actor, text: str) -> Ticket:
+    def record_message(
+        self, reference: str, author: Actor, text: str,
+        deliver: Callable[[Ticket], None] | None = None,
+    ) -> Ticket:
         """The operator wrote `text` to the customer in the chat: its audit entry.
 
-        The message itself lives in the conversation (the desk appends it to Rasa's log);
-        the ticket keeps who said what, and when.
+        The message itself lives in the conversation (the desk appends it to Rasa's log, in
+        another database); the ticket keeps who said what, and when. Written ahead: the
+        permission check and the audit entry commit before `deliver` sends the words, so no
+        customer reads a message the log lacks; a failed delivery adds `message_failed` and
+        raises.
         """
         if self._text_filter is not None:
             text = self._text_filter(text)
-        return self._record_turn(
+        ticket = self._record_turn(
             reference, author, "message_sent", {"message": _change(None, text)}
         )
+        if deliver is not None:
+            try:
+                deliver(ticket)
+            except Exception:
+                self._record_turn(reference, author, "message_failed",
+                                  {"delivered": _change(None, False)})
+                raise
+        return ticket
 
     def record_handback(self, reference: str, author: Actor) -> Ticket:
         """The operator gave the conversation back to the bot: its audit entry."""
@@ -329,6 +406,26 @@ class TicketService(LifecycleSteps):
             self._record(ticket, who, action, changes)
         return ticket
 
+    def _role(self, name: str) -> str | None:
+        with self._sessions() as session:
+            return _role_of(session, name)
+
+    def _refusal_reason(
+        self, ticket: Ticket, new_status: str, reason: Any, changes: dict[str, Any]
+    ) -> None:
+        """A refusal names its reason (the request types ①–⑤ refuse through a decision)."""
+        if new_status != workflow.REJECTED or ticket.status == workflow.REJECTED:
+            return
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text or len(text) > MAX_REASON:
+            raise InvalidField(
+                f"却下するには理由を{MAX_REASON:,}文字以内で入力してください "
+                "(a refusal needs its reason)"
+            )
+        if self._text_filter is not None:
+            text = self._text_filter(text)
+        changes["reason"] = _change(None, text)
+
     def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:
@@ -343,12 +440,50 @@ class TicketService(LifecycleSteps):
         return values
 
     def _record(self, ticket: Ticket, who: str, action: str, changes: dict[str, Any]) -> None:
-        """The audit entry of a change (none when nothing changed); the ticket's time moves."""
+        """The audit entry of a change (none when nothing changed); the ticket's time moves.
+
+        Every change passes here, so here is who may make it (`_check_may_change`)."""
         if not changes:
             return
+        _check_may_change(ticket, who, changes)
         now = self._now()
         ticket.updated_at = now
         _audit(ticket, now, who, action, changes)
+
+
+def _role_of(session: Session, name: str) -> str | None:
+    """The desk role of `name`, or None: not a desk user (the system acting)."""
+    return session.execute(select(User.role).where(User.name == name)).scalar_one_or_none()
+
+
+def _check_may_change(ticket: Ticket, who: str, changes: dict[str, Any]) -> None:
+    """Only the ticket's holder (before this change) or a supervisor changes it."""
+    session = object_session(ticket)
+    role = _role_of(session, who) if session is not None else None
+    if role is None or role == SUPERVISOR_ROLE:
+        return
+    held = changes.get("assignee")
+    holder = held["old"] if isinstance(held, dict) else ticket.assignee
+    if holder == who:
+        return
+    if holder:
+        raise Conflict(f"{ticket.reference} is held by {holder} "
+                       "(担当者かスーパーバイザーだけが変更できます)", holder=holder)
+    raise Conflict(f"{ticket.reference}: 担当してから変更してください "
+                   "(claim the ticket before changing it)")
+
+
+def _read_recently(ticket: Ticket, who: str, seen: list[str], now: datetime) -> bool:
+    since = now - READ_AUDIT_WINDOW
+    for entry in reversed(ticket.audit):
+        if entry.at < since:
+            return False
+        change = (entry.changes or {}).get(VIEWED) if entry.action == VIEWED else None
+        if entry.actor == who and isinstance(change, dict) and set(seen) <= set(
+            change.get("new") or ()
+        ):
+            return True
+    return False
 
 
 def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
