@@ -16,6 +16,11 @@ from contextlib import contextmanager
 
 import pytest
 
+# The servers the tests start run as production does (Rasa's API behind its token, signed chat
+# sessions): the security tests hold them to it. tests/test_production_switch.py covers the
+# loopback development contract.
+os.environ.setdefault("MADOGUCHI_PRODUCTION", "1")
+
 PG_ADMIN_URL = os.environ.get(
     "MADOGUCHI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )

@@ -117,6 +117,13 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in {"0", "1", "true", "false", "yes", "no", "on", "off"}:
+        raise ValueError("must be 1 or 0 (true/false, yes/no, on/off)")
+    return value in {"1", "true", "yes", "on"}
+
+
 def _letters_and_digits(raw: str) -> str:
     if not raw.isalnum():
         raise ValueError("may hold letters and digits only")  # Rasa would replace the rest
@@ -187,6 +194,12 @@ class Settings:
         "pages besides the desk's that may call Rasa from a browser (CORS; `http://host:*`: "
         "any port)", parse=lambda raw: tuple(raw.replace(",", " ").split()), default=()))
     # tokens
+    production: bool = field(metadata=_variable(
+        "PRODUCTION", "tokens", "1 or 0", "0 (on when exposed or scaled)",
+        "Rasa's HTTP API wants its token and the chat's conversation ids must be signed; off, "
+        "a loopback `make run` serves the standard Rasa APIs as DESIGN.md's contract has them; "
+        "the launcher turns it on for a non-loopback `MADOGUCHI_HOST` and the scale profile",
+        parse=_flag, default=False))
     rasa_token: str | None = field(metadata=_variable(
         "RASA_TOKEN", "tokens", "text", "made per run",
         "Rasa's API token (also the key of the desk's JWT); the launcher makes one when unset"))

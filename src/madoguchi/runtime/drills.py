@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
-from madoguchi.infra.db import make_engine
+from madoguchi.infra.db import database_ok, make_engine
 from madoguchi.infra.rasa_auth import bearer
 from madoguchi.rasa_adapters import sessions
 from madoguchi.rasa_adapters.resilience import retry_text
@@ -224,11 +224,7 @@ def restart_postgresql(database_url: str) -> None:
     def answers() -> bool:
         engine = create_engine(database_url, future=True, connect_args={"connect_timeout": 2})
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
+            return database_ok(engine)
         finally:
             engine.dispose()
 

@@ -59,11 +59,33 @@ class RunSecrets:
     session_secret: str
 
     def env(self) -> dict[str, str]:
-        return {
-            "MADOGUCHI_RASA_TOKEN": self.rasa_token,
+        out = {
             "MADOGUCHI_ACTION_TOKEN": self.action_token,
             "MADOGUCHI_SESSION_SECRET": self.session_secret,
         }
+        if self.api_token_required:
+            out["MADOGUCHI_RASA_TOKEN"] = self.rasa_token
+            out["MADOGUCHI_PRODUCTION"] = "1"
+        return out
+
+    @property
+    def api_token_required(self) -> bool:
+        """Production (MADOGUCHI_PRODUCTION, or a token someone set): Rasa's API wants it."""
+        current = settings()
+        return current.production or bool(current.rasa_token)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def enter_production_if_exposed(host: str, profile: str) -> bool:
+    """A run bound beyond loopback, or the scale profile (production's shape), is production:
+    this process and every child it starts then want Rasa's token and signed chat sessions.
+    Called before the first launcher of the run is made."""
+    if host not in LOOPBACK or profile == "scale":
+        os.environ["MADOGUCHI_PRODUCTION"] = "1"
+        run_secrets.cache_clear()
+    return settings().production
 
 
 @lru_cache(maxsize=1)
@@ -79,9 +101,11 @@ def run_secrets() -> RunSecrets:
 
 def keep_api_token(path: Path) -> Path | None:
     """Write this run's Rasa token to `path`, readable by its owner only, when it was made here
-    (MADOGUCHI_RASA_TOKEN unset): how the person who ran `make run` calls Rasa's API by hand.
-    Nothing is written when the token came from the environment: its owner knows it."""
-    if settings().rasa_token:
+    (production, MADOGUCHI_RASA_TOKEN unset): how the person who ran `make run` calls Rasa's API
+    by hand. Nothing is written when the token came from the environment (its owner knows it)
+    or when the API wants none (a loopback run that is not production)."""
+    if settings().rasa_token or not settings().production:
+        path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -117,7 +141,8 @@ def rasa_service(
     """Rasa with its API on, behind its token (`auth_token`, else this run's), through
     `madoguchi.runtime.rasa_server`: the token is not on the command line, and browsers may
     call it only from the desk's and MADOGUCHI_CHAT_ORIGINS' pages (CORS)."""
-    token = auth_token or run_secrets().rasa_token
+    secrets_ = run_secrets()
+    token = auth_token or (secrets_.rasa_token if secrets_.api_token_required else None)
     argv = [
         sys.executable, "-m", "madoguchi.runtime.rasa_server", "run", "--enable-api",
         "--model", str(model),
@@ -127,7 +152,7 @@ def rasa_service(
         "--port", str(port),
     ]
     return Service("rasa", argv, f"http://127.0.0.1:{port}/status",
-                   env={"MADOGUCHI_RASA_TOKEN": token}, health_token=token)
+                   env={"MADOGUCHI_RASA_TOKEN": token or ""}, health_token=token)
 
 
 def action_service(root: Path, *, port: int = 5055, host: str = "127.0.0.1") -> Service:

@@ -19,6 +19,7 @@ from madoguchi.runtime.launcher import (
     Launcher,
     action_service,
     desk_service,
+    enter_production_if_exposed,
     keep_api_token,
     rasa_service,
 )
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="scale: PostgreSQL, Redis, replicas behind haproxy (README)")
     args = parser.parse_args(argv)
 
+    enter_production_if_exposed(args.host, args.profile)
     settings = load_settings()
     root = settings.root
     (root / "var").mkdir(exist_ok=True)
