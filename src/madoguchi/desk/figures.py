@@ -7,6 +7,7 @@ the SVG in the page needs no script and no inline style.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -55,8 +56,6 @@ def get_figures(request: Request, user: Supervisor, since: str | None = SINCE,
 def export_figures_json(request: Request, user: Supervisor, since: str | None = SINCE,
                         until: str | None = UNTIL) -> Response:
     """The same figures as a file."""
-    import json
-
     body = json.dumps(figures_of(request, since, until), ensure_ascii=False, indent=1)
     return Response(body, media_type="application/json; charset=utf-8", headers=_file("json"))
 
