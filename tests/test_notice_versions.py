@@ -53,7 +53,7 @@ def test_a_revision_keeps_the_old_version_for_the_tickets_that_cite_it(tmp_path:
     assert NEW in load_notice(notice).get("4.2").text
     assert OLD in load_version("v1", notice).get("4.2").text
     assert NEW in load_version("v2", notice).get("4.2").text
-    with pytest.raises(KeyError, match="v1, v2|v2, v1"):
+    with pytest.raises(KeyError, match=r"v1, v2|v2, v1"):
         load_version("v9", notice)
 
 
