@@ -96,9 +96,11 @@ class ReviewService:
                 select(ReviewAudit).where(ReviewAudit.sender_id == sender_id)
                 .order_by(ReviewAudit.id)
             ).scalars())
+        transcript = masked_transcript(rows, threshold)
         return {
             **summary(conv, extras, threshold),
-            "transcript": masked_transcript(rows, threshold),
+            "transcript": transcript,
+            "notice_versions": _notice_versions(transcript),
             "comments": [{**c.to_dict(), "body": mask_pii(c.body)} for c in comments],
             "tickets": [_ticket(t) for t in tickets],
             "audit": [a.to_dict() for a in reveals],
@@ -321,6 +323,17 @@ class _ReviewMasker:
 def masked_transcript(rows: list[Any], threshold: float) -> list[dict[str, Any]]:
     """The conversation's turns from its `events` rows, masked for a supervisor."""
     return transcript.build(ce.from_rows(rows), _ReviewMasker()).turn_dicts(threshold)
+
+
+def _notice_versions(transcript: list[dict[str, Any]]) -> list[str]:
+    """The notice versions the conversation's answers quoted (slot notice_version), in order."""
+    seen: list[str] = []
+    for turn in transcript:
+        for slot in turn["slots"]:
+            value = slot["value"]
+            if slot["name"] == "notice_version" and value and value not in seen:
+                seen.append(value)
+    return seen
 
 
 def _ticket(ticket: Ticket) -> dict[str, Any]:
