@@ -33,7 +33,8 @@ MADOGUCHI_BENCH_TURN_PACED_INTERVAL [2] s, MADOGUCHI_BENCH_TURN_PACED_SECONDS [3
 MADOGUCHI_BENCH_TURN_SATURATION [8,20] customers, MADOGUCHI_BENCH_TURN_SATURATION_SECONDS [20],
 MADOGUCHI_BENCH_TURN_LONG_TURNS [60], MADOGUCHI_BENCH_TURN_LONG_REPEATS [3],
 MADOGUCHI_BENCH_TURN_PROFILE_CONVERSATIONS [3] (short ones of each kind; half as many long),
-MADOGUCHI_BENCH_TURN_BASELINE [1] (0: ours only).
+MADOGUCHI_BENCH_TURN_BASELINE [1] (0: ours only), MADOGUCHI_BENCH_TURN_STORE [our
+DurableSQLTrackerStore] (the tracker store type of ours; `SQL`: Rasa's, for a before/after).
 """
 
 from __future__ import annotations
@@ -243,9 +244,13 @@ def serve(bot: Bot, work: Path, profile: Path | None = None) -> Iterator[str]:
     # Our action server answers only Rasa's calls carrying this run's token (Rasa reads it from
     # the environment, as in endpoints.yml); the starter bot's knows no token.
     token = "\n  token: ${MADOGUCHI_ACTION_TOKEN}" if bot.ours else ""
+    # Ours: the embedded profile's tracker store (endpoints.yml); the starter bot: Rasa's.
+    store = _env("STORE", "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore"
+                 ) if bot.ours else "SQL"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"{token}\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db}\n", encoding="utf-8")
+        f"tracker_store:\n  type: {store}\n  dialect: sqlite\n"
+        f"  db: {db}\n", encoding="utf-8")
     env = {"TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
            "MADOGUCHI_ACTION_TOKEN": secrets.token_urlsafe(16),
            # The bench's customers type faster than people (60 turns back to back): the channel's

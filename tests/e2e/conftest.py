@@ -142,7 +142,9 @@ def servers(
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         '  token: ${MADOGUCHI_ACTION_TOKEN}\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db_file}\n",
+        # The embedded profile's tracker store (endpoints.yml).
+        "tracker_store:\n  type: madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {db_file}\n",
         encoding="utf-8",
     )
     from madoguchi.infra.db import upgrade

@@ -14,25 +14,61 @@ This store (the scale profile's `tracker_store`, see madoguchi.runtime.scale) ch
   only slows those turns down. Past that, `TrackerStoreUnavailable` is raised; it is not an
   `Exception`, precisely so that the fail-safe wrapper cannot turn it into a silent new
   conversation: the channel (madoguchi.rasa_adapters.resilience) tells the customer to send again.
+
+It also makes a turn cost the same at the fiftieth turn as at the fifth (issue 14). Rasa reads
+every event of the conversation and rebuilds each one from JSON on every turn, and counts them
+again on every save. This store keeps, per conversation, the events of the current session as
+last read or written, with a stamp of the table (how many rows the conversation has, and the
+highest id). A retrieve asks the database for the stamp only (one indexed query); when it is the
+one kept, the tracker is rebuilt from the kept events (replaying them is cheap, parsing was not);
+when it is not — another replica wrote, rows were deleted —, the conversation is read as Rasa
+reads it. A save appends the new events and extends the kept ones with them as a retrieve would
+read them back (parsed from the JSON just written). A new session, an event older than the
+session's start, or a conversation idle for `CACHE_IDLE_SECONDS` (longer than nothing: retention
+rewrites only conversations idle for days, in place) drops what was kept. The SQLite file gets
+the same settings as madoguchi's own tables (WAL, synchronous NORMAL).
+
+Importing this module also applies madoguchi.rasa_adapters.fast_paths.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+import madoguchi.rasa_adapters.fast_paths  # noqa: F401  (applies Rasa's once-built checks)
 from madoguchi.infra.settings import settings
 from madoguchi.rasa_adapters.resilience import TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+CACHE_IDLE_SECONDS = 600.0
+CACHE_CONVERSATIONS = 2000
+
+
+@dataclass
+class _Kept:
+    """A conversation's current session as the database held it when `stamp` was taken."""
+
+    stamp: tuple[int, int | None]  # (rows of the conversation, highest id)
+    events: list[Event]  # what Rasa's retrieve would return, parsed
+    session_start: float | None  # timestamp of the latest SessionStarted, as Rasa filters by
+    used: float
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -54,7 +90,10 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
 
     async def _patiently(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self.patience
@@ -74,17 +113,109 @@ class DurableSQLTrackerStore(SQLTrackerStore):
                 pause = min(pause * 2, 2.0)
 
     async def retrieve(self, sender_id: str) -> Any:
-        return await self._patiently("retrieve", lambda: super(
-            DurableSQLTrackerStore, self).retrieve(sender_id))
+        return await self._patiently("retrieve", lambda: self._retrieve_kept(sender_id))
 
     async def retrieve_full_tracker(self, conversation_id: str) -> Any:
         return await self._patiently("retrieve", lambda: super(
             DurableSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
 
     async def save(self, tracker: Any) -> None:
-        # Rasa's save appends only the events the database does not have yet, so repeating it
-        # after a failed attempt never stores an event twice.
-        await self._patiently("save", lambda: super(DurableSQLTrackerStore, self).save(tracker))
+        # Like Rasa's, this save appends only the events the database does not have yet, so
+        # repeating it after a failed attempt never stores an event twice.
+        await self.stream_events(tracker)
+        await self._patiently("save", lambda: self._append(tracker))
+
+    def _stamp(self, session: Any, sender_id: str) -> tuple[int, int | None]:
+        row = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)
+                            ).filter(self.SQLEvent.sender_id == sender_id).one()
+        return int(row[0]), row[1]
+
+    def _fresh(self, sender_id: str, stamp: tuple[int, int | None]) -> _Kept | None:
+        kept = self._kept.get(sender_id)
+        now = time.monotonic()
+        if kept is None or kept.stamp != stamp or now - kept.used > CACHE_IDLE_SECONDS:
+            self._kept.pop(sender_id, None)
+            return None
+        kept.used = now
+        self._kept.move_to_end(sender_id)
+        return kept
+
+    def _keep(self, sender_id: str, kept: _Kept) -> None:
+        self._kept[sender_id] = kept
+        self._kept.move_to_end(sender_id)
+        while len(self._kept) > CACHE_CONVERSATIONS:
+            self._kept.popitem(last=False)
+
+    def _tracker(self, sender_id: str, events: list[Event]) -> DialogueStateTracker:
+        # Copies, so that what a turn does to its events (Rasa sets a few attributes on them)
+        # never reaches what is kept.
+        return DialogueStateTracker.from_events(
+            sender_id, [copy.copy(event) for event in events], self.domain.slots)
+
+    async def _retrieve_kept(self, sender_id: str) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            stamp = self._stamp(session, sender_id)
+            kept = self._fresh(sender_id, stamp)
+            if kept is not None:
+                return self._tracker(sender_id, kept.events)
+            rows = self._event_query(session, sender_id,
+                                     fetch_events_from_all_sessions=False).all()
+            events = deserialise_events([json.loads(row.data) for row in rows])
+            starts = [row.timestamp for row in rows if row.type_name == SessionStarted.type_name]
+        if not events:
+            return None
+        # The stamp was taken first: a row written meanwhile makes it stale, never the events.
+        self._keep(sender_id, _Kept(stamp, events, max(starts) if starts else None,
+                                    time.monotonic()))
+        return self._tracker(sender_id, events)
+
+    async def _append(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
+        with self.session_scope() as session:
+            stamp = self._stamp(session, sender_id)
+            kept = self._fresh(sender_id, stamp)
+            stored = len(kept.events) if kept is not None else self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=False).count()
+            if kept is not None and len(tracker.events) < stored:
+                kept = None  # not a continuation of what is kept: leave it to the database
+            rows = []
+            for event in list(tracker.events)[stored:]:
+                data = event.as_dict()
+                row = self.SQLEvent(
+                    sender_id=sender_id, type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(
+                        INTENT_NAME_KEY),
+                    action_name=data.get("name"), data=json.dumps(data))
+                session.add(row)
+                rows.append(row)
+            session.flush()
+            written = [(row.id, row.type_name, row.timestamp, row.data) for row in rows]
+            session.commit()
+        if kept is None or not written:
+            return
+        if any(type_name == SessionStarted.type_name for _, type_name, _, _ in written) or any(
+                kept.session_start is not None
+                and (timestamp is None or timestamp < kept.session_start)
+                for _, _, timestamp, _ in written):
+            self._kept.pop(sender_id, None)  # Rasa's read would start elsewhere: read it next
+            return
+        kept.events = kept.events + deserialise_events(
+            [json.loads(data) for _, _, _, data in written])
+        kept.stamp = (stamp[0] + len(written),
+                      max(i for i in [stamp[1], *(w[0] for w in written)] if i is not None))
 
     async def keys(self) -> Any:
         return await self._patiently("keys", lambda: super(DurableSQLTrackerStore, self).keys())
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """madoguchi's SQLite settings (madoguchi.infra.db): WAL, fsync at checkpoints only."""
+    cursor = dbapi_connection.cursor()
+    try:
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
