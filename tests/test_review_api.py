@@ -352,7 +352,9 @@ def test_metrics_in_total_and_per_day(desk: Desk) -> None:
 def test_metrics_page_draws_svg_charts(desk: Desk) -> None:
     page = desk.page("GET", "/desk/review/metrics")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 5 and "<script" not in page.text.split("</main>")[0]
+    # The conversation figures' five charts (the quality section above them: test_desk_assist).
+    conversations = page.text.split("<h2>会話の集計</h2>")[1]
+    assert conversations.count("<svg") == 5 and "<script" not in page.text.split("</main>")[0]
     assert "開示" in page.text  # handoffs by request type, labelled in Japanese
 
 
