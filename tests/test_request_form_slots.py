@@ -125,6 +125,22 @@ def test_an_interruption_answers_a_strict_slot_only_when_it_fits():
 # --- the form action, through rasa_sdk's own dispatch --------------------------------------
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pending_contact(tmp_path_factory):
+    """Contact slots hold placeholders; their clear values wait in pending_contact (README:
+    Where personal data may live): a throwaway one here, which run_form reads them back from."""
+    from actions import requests as form_actions
+    from madoguchi.infra import db
+    from madoguchi.privacy.pending_contact import PendingContacts
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('pending')}/pending.db"
+    db.upgrade(url)
+    store = PendingContacts(db.session_factory(db.make_engine(url)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(form_actions, "pending_contact", lambda: store)
+        yield store
+
+
 def run_form(
     text: str, requested: str | None, slots: dict[str, Any] | None = None,
     intent: str = "inform", confidence: float = 0.9, candidates: dict[str, Any] | None = None,
@@ -147,7 +163,10 @@ def run_form(
     doc = domain()
     dispatcher = CollectingDispatcher()
     result = asyncio.run(ValidateRequestForm().run(dispatcher, tracker, doc))
-    return ([{"name": e["name"], "value": e["value"]} for e in result],
+    from actions.requests import pending_contact
+
+    return ([{"name": e["name"], "value": pending_contact().reveal_all("c", e["value"])}
+             for e in result],
             [m["response"] for m in dispatcher.messages])
 
 
