@@ -18,6 +18,7 @@ without pickle, so a model file cannot carry code.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,11 +101,15 @@ class IntentModel:
     def rank(self, text: str, words: Sequence[WordLike]) -> list[tuple[str, float]]:
         """Every intent with its probability, best first."""
         whole = Stretch.of(words)
+        starts = [w.start for w in words]
+        # Only the last clauses are read one by one, and each finds its words by bisection:
+        # the work stays bounded for a message of the channel's maximum length.
+        spans = message_clauses(text)[-self.config.max_clauses :]
         clauses = [
-            Stretch.of([w for w in words if start <= w.start < end])
-            for start, end in message_clauses(text)
+            Stretch.of(words[bisect_left(starts, start) : bisect_left(starts, end)])
+            for start, end in spans
         ]
-        clauses = [c for c in clauses if c.lemmas][-self.config.max_clauses :]
+        clauses = [c for c in clauses if c.lemmas]
         if len(clauses) < 2:
             probs = self.probabilities([whole])[0]
         else:
