@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -31,6 +31,7 @@ from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
 from madoguchi.requests.neighbours import neighbour_intents
 from madoguchi.requests.types import load_types as request_types
+from madoguchi.tickets.status_check import find_references
 
 # Where a request is under way: no other request is offered beside an answer then.
 REQUEST_UNDER_WAY = {"ambiguous", "confirming", "summary", "fixing"}
@@ -51,11 +52,19 @@ def split() -> Split:
 def answer_events(
     dispatcher: CollectingDispatcher, section_id: str, question: str
 ) -> list[dict[str, Any]]:
-    """Reply with the section's text and citation; set notice_section to what was cited."""
+    """Reply with the section's text and citation; set notice_section to what was cited and
+    notice_version to the version quoted (also in the reply's metadata, for the review)."""
     answer = compose_answer(notice(), section_id, question)
     offers = [handoff_button()] if answer.limit_id else []
-    dispatcher.utter_message(text=answer.text, buttons=offers)
-    return [SlotSet("notice_section", answer.section_id)]
+    version = notice_version()
+    dispatcher.utter_message(text=answer.text, buttons=offers, notice_version=version)
+    return [SlotSet("notice_section", answer.section_id), SlotSet("notice_version", version)]
+
+
+def notice_version() -> str | None:
+    """The id of the notice version the assistant answers from (data/notice/sections.yml)."""
+    version = notice().version
+    return version.id if version else None
 
 
 def request_offer_buttons(type_ids: list[str]) -> list[dict[str, str]]:
@@ -170,6 +179,8 @@ class ActionFallback(Action):
         message = latest(tracker)
         choice = notice_choice()
         typed = not message.text.startswith("/")
+        if typed and find_references(message.text):
+            return [FollowupAction("status_form")]  # a reference number: where it stands
         # A question limits.yml knows (「回答まで何日かかりますか」) gets its honest reply even when
         # the NLU wavered between a section and notice_gap.
         limit = match_limit(message.text, notice().limits) if typed else None

@@ -15,13 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
+from actions import lifecycle as life
 from actions.common import Latest, buttons, latest, notice, window
 from actions.handoff import announce_handoff, handoff_events
 from actions.notice import answer_events, notice_choice, request_offer_buttons, split
 from actions.store import pending_contact, tickets
 from madoguchi.infra.db import DatabaseError
 from madoguchi.infra.settings import settings
-from madoguchi.notice.answer import compose_answer, match_limit
+from madoguchi.notice.answer import match_limit
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.privacy.pending_contact import conceal_value
 from madoguchi.requests.classify import classify
@@ -40,12 +41,11 @@ from madoguchi.requests.ticketing import draft_from_prefill, request_key
 from madoguchi.requests.types import form_slots, load_catalogue, slots_for
 
 COMPLAINT = "complaint"
-PROCEDURE_CHARS = 700
 # Intents that interrupt a form (answered by rules, then the form goes on or ends).
-INTERRUPTING = {"human_handoff", "cancel"}
+INTERRUPTING = {"human_handoff", "cancel", "ask_delivery_method"}
 INTERRUPT_CONFIDENCE = settings().interrupt_confidence
 # Besides the form's slots that do not carry over (types.yml), what a new request starts without.
-REQUEST_STATE = ("ticket_reference", "fix_slot", "offered_request")
+REQUEST_STATE = ("ticket_reference", "fix_slot", "offered_request", "agent_kind")
 # Slots the form's extraction sets that are not form slots: a new wish offered mid-form and,
 # once the customer adds it, the request types (rasa_sdk validates only the form's own slots).
 OFFER_SLOT = "offered_request"
@@ -109,14 +109,16 @@ class ActionStartRequest(Action):
             dispatcher.utter_message(response="utter_complaint_ack")
             return [*events, _stage("collecting")]
 
-        plain = "、および".join(catalogue.types[t].plain for t in types)
+        events += life.request_particulars(message.text, types)
+        plain = "、および".join(
+            life.plain_of(t, catalogue.types[t].plain, events) for t in types
+        )
         dispatcher.utter_message(response="utter_request_confirm", plain_types=plain)
         for section_id in dict.fromkeys(
             "4.2" if catalogue.types[t].needs_form_by_post else "5" for t in types
         ):
-            # The whole procedure, fee and agents included: §4 (2) is told, not trimmed.
-            procedure = compose_answer(notice(), section_id, max_chars=PROCEDURE_CHARS).text
-            dispatcher.utter_message(response="utter_request_procedure", procedure=procedure)
+            # §4 (2) once per conversation, short, the full passage behind a button.
+            events += life.tell_procedure(dispatcher, tracker, section_id)
         dispatcher.utter_message(response="utter_request_proceed")
         return [*events, _stage("confirming")]
 
@@ -307,9 +309,19 @@ class ActionConfirmRequest(Action):
         prefill = _prefill(dispatcher, tracker)
         if prefill is None:
             return [_stage(None)]
-        summary = "\n".join(summary_lines(prefill))
-        dispatcher.utter_message(response="utter_request_summary", summary=summary)
+        if life.ask_agent_kind(dispatcher, tracker):
+            return [_stage("agent")]
+        lines = [*summary_lines(prefill), *life.summary_lines(tracker, prefill.request_types)]
+        dispatcher.utter_message(response="utter_request_summary", summary="\n".join(lines))
         return [_stage("summary")]
+
+
+class ActionConfirmAgent(ActionConfirmRequest):
+    """The summary once an agent chose their relation (a name of its own: its rule says the
+    stage it sets, which the form's summary rule does not)."""
+
+    def name(self) -> str:
+        return "action_confirm_agent"
 
 
 class ActionFixRequest(Action):
@@ -357,7 +369,8 @@ class ActionCreateTicket(Action):
         # A complaint is handed over: its announcement is stored with the ticket.
         also = announce_handoff if COMPLAINT in prefill.request_types else None
         try:
-            ticket = tickets().create(draft_from_prefill(prefill), idempotency_key=key, also=also)
+            draft = life.with_particulars(draft_from_prefill(prefill), tracker)
+            ticket = tickets().create(draft, idempotency_key=key, also=also)
         except DatabaseError:
             dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
             return []  # still at the summary: "はい" again retries, nothing is lost

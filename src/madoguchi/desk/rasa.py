@@ -100,14 +100,6 @@ class RasaClient:
             {"output_channel": "latest", "include_events": "NONE"},
         )
 
-    def execute(self, conversation_id: str, action: str) -> None:
-        """Run one of the domain's actions in the conversation now (Rasa's `execute`), its
-        messages sent through the customer's latest channel."""
-        self._request(
-            "POST", self._conversation_path(conversation_id, "execute"), {"name": action},
-            {"output_channel": "latest", "include_events": "NONE"},
-        )
-
 
 def answers(url: str, timeout: float = 2.0) -> bool:
     """Whether something answers `url` without a server error (for /health)."""

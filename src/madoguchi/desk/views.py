@@ -336,8 +336,10 @@ def lifecycle(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
         "decides": rules.decides(types),
         "received_at": ticket.received_at.isoformat() if ticket.received_at else None,
         "legal_horizon": legal_horizon(ticket, now),
+        # What was received and the letter are the ticket's `identity` and `decision` (the
+        # desk masks them for operators who do not hold the ticket); here only the steps.
         "identity": {
-            **identity.to_dict(),
+            **{k: v for k, v in identity.to_dict().items() if k != "received"},
             "method_label": _label(rules.identity_methods, identity.method),
         } if identity else None,
         "agent": {
@@ -370,7 +372,7 @@ def lifecycle(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
 
 
 def _decision(decision: Any) -> dict[str, Any]:
-    data = decision.to_dict()
+    data = {k: v for k, v in decision.to_dict().items() if k != "letter"}
     data["outcome_label"] = lifecycle_label("decision_outcome", decision.outcome)
     data["ground_label"] = lifecycle_label("decision_ground", decision.ground)
     data["state_label"] = DECISION_STATE_LABELS.get(decision.state, decision.state)
