@@ -101,3 +101,21 @@ def test_the_customers_words_are_masked_once_by_label(text):
     # themselves get the one label masking, which hides those numbers too.
     assert mask_words(text) == mask(text, style="label")
     assert not contains_forbidden(mask_words(text))
+
+
+def test_a_ticket_reference_is_ours_not_an_individual_number():
+    """Its 12 digits can pass the individual number's check digit (2026 1204 9876 does); masked,
+    the customer could not ask where their request stands."""
+    from madoguchi.text.pii import contains_forbidden, mask_forbidden
+
+    typings = (
+        "PRV-20261204-9876 の状況を教えて",
+        "ＰＲＶ－２０２６１２０４－９８７６",
+        "prv 20261204 9876",
+    )
+    for typed in typings:
+        assert contains_forbidden(typed) == set()
+        assert mask_forbidden(typed)[0] == typed
+    assert contains_forbidden("私のマイナンバーは 2026 1204 9876 です") == {"MY_NUMBER"}
+    assert mask_forbidden("PRV-20261204-9876 と 2026 1204 9876")[0] == (
+        "PRV-20261204-9876 と ［個人番号］")
