@@ -114,17 +114,19 @@ def test_an_operator_works_a_handoff_from_a_real_chat_to_resolved(
     assert "arrived" in row.get_attribute("class")
     assert "新規" in row.text
 
-    # The operator opens it: the customer's words are in the transcript.
+    # The operator opens it: until someone holds the ticket, its transcript is not shown.
     row.find_element(By.LINK_TEXT, reference).click()
     wait(operator).until(ec.text_to_be_present_in_element((By.ID, "top"), reference))
     assert badge(operator) == "新規"
-    assert "人間の担当者と話したいです" in operator.find_element(By.ID, "transcript").text
+    assert "人間の担当者と話したいです" not in operator.find_element(By.TAG_NAME, "body").text
 
-    # Claims it.
+    # Claims it: now the customer's words are in the transcript.
     submit(operator.find_element(By.CSS_SELECTOR, "form[action$='/claim']"))
     done_message(operator, "この受付の担当になりました。")
     assert badge(operator) == "対応中"
     assert desk.operator in operator.find_element(By.CSS_SELECTOR, "section.summary").text
+    wait(operator).until(
+        ec.text_to_be_present_in_element((By.ID, "transcript"), "人間の担当者と話したいです"))
 
     # Replies: the message reaches the customer's open chat, marked as the operator's.
     reply = "担当の花子です。お問い合わせの内容をお聞かせいただけますか。"

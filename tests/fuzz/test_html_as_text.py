@@ -102,7 +102,8 @@ def test_markup_from_a_customer_stays_text_in_the_chat_the_console_and_the_revie
     assert bubbles(customer, "customer") == PAYLOADS[:2]
     assert_inert(customer, ".mdg-log")
 
-    # A handoff makes a ticket; the operator opens it: the transcript shows the words as text.
+    # A handoff makes a ticket; the operator opens and claims it (the transcript is the
+    # holder's): the transcript shows the words as text.
     customer_says(customer, "担当者と話したいです")
     handoff = wait(customer).until(
         lambda d: next((t for t in bubbles(d, "bot") if REFERENCE.search(t)), None))
@@ -110,6 +111,8 @@ def test_markup_from_a_customer_stays_text_in_the_chat_the_console_and_the_revie
     log_in(operator, desk.base, desk.operator_token)
     operator.get(f"{desk.base}/desk/tickets/{reference}")
     wait(operator).until(ec.text_to_be_present_in_element((By.ID, "top"), reference))
+    operator.find_element(By.CSS_SELECTOR, "form[action$='/claim'] button[type=submit]").click()
+    wait(operator).until(lambda d: texts_in(d, "#transcript li.who-customer .text"))
     transcript = texts_in(operator, "#transcript li.who-customer .text")
     assert PAYLOADS[0] in transcript and PAYLOADS[1] in transcript
     assert_inert(operator, "#transcript")
@@ -156,6 +159,8 @@ def test_markup_in_a_ticket_arriving_in_the_live_queue_stays_text(
             request_types=["complaint"], customer_name=PAYLOADS[1],
             customer_words=PAYLOADS[0], nlu_intent="complaint", nlu_confidence=0.9,
         ))
+        # The queue names the customer on the operator's own tickets only.
+        repo.claim(ticket.reference, desk.operator)
     finally:
         engine.dispose()
     row = wait(operator).until(ec.presence_of_element_located(

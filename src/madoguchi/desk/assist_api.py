@@ -62,7 +62,7 @@ class PassageOut(BaseModel):
     confidence: float = Field(ge=0, le=1, description="calibrated: share of such suggestions "
                                                        "that were right on the held-out set")
     score: float
-    limit_id: str | None = None
+    limit_id: str | None = Field(None, nullable=True)
 
 
 class FilledOut(BaseModel):
@@ -76,13 +76,13 @@ class FilledOut(BaseModel):
 
 
 class MessageAssist(BaseModel):
-    at: str | None
+    at: str | None = Field(..., nullable=True)
     text: str = Field(description="the customer's message")
     latest: bool
     passages: list[PassageOut]
     canned: list[FilledOut]
-    reason: str | None = Field(None, description="why there are no passages")
-    reason_text: str | None = None
+    reason: str | None = Field(None, description="why there are no passages", nullable=True)
+    reason_text: str | None = Field(None, nullable=True)
 
 
 class SummaryOut(BaseModel):
@@ -97,9 +97,9 @@ class SummaryOut(BaseModel):
 class AssistOut(BaseModel):
     reference: str
     empty: bool = Field(description="true while the conversation has no customer message")
-    empty_reason: str | None = None
-    empty_text: str | None = None
-    transcript_error: str | None = None
+    empty_reason: str | None = Field(None, nullable=True)
+    empty_text: str | None = Field(None, nullable=True)
+    transcript_error: str | None = Field(None, nullable=True)
     messages: list[MessageAssist] = Field(description="newest customer message first")
     summary: SummaryOut
 
