@@ -12,7 +12,7 @@ export TQDM_DISABLE := 1
 help:
 	@echo "make run    set up, train if needed, start Rasa + actions (+ desk) on the embedded default"
 	@echo "make test   set up, train if needed, lint, validate the data, run the whole suite"
-	@echo "make bench  measurements (bench/README.md); make lint; make train; make clean"
+	@echo "make bench  measurements (README: Measurements); make lint; make train; make clean"
 
 # One resolver pass over pinned versions (constraints.txt), so nothing upgrades Rasa's pins.
 $(STAMP): pyproject.toml constraints.txt scripts/ensure-system-packages
