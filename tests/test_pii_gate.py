@@ -119,3 +119,12 @@ def test_a_ticket_reference_is_ours_not_an_individual_number():
     assert contains_forbidden("私のマイナンバーは 2026 1204 9876 です") == {"MY_NUMBER"}
     assert mask_forbidden("PRV-20261204-9876 と 2026 1204 9876")[0] == (
         "PRV-20261204-9876 と ［個人番号］")
+
+
+def test_a_reference_then_a_phone_number_is_not_a_number_split_over_two_messages():
+    """The status check asks for the reference, then the phone number: together their digits
+    can pass a check digit, but the first message's digits end a reference."""
+    from madoguchi.text.pii.loose import split_forbidden
+
+    assert split_forbidden("PRV-20261205-0086", "080-2468-1357") is None
+    assert split_forbidden("カード番号は 4111 1111", "1111 1111 です") is not None

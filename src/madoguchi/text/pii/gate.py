@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .kinds import FORBIDDEN
-from .loose import KANJI_DIGITS, contains_loose_forbidden, digit_count, forbidden_runs
-from .vocabulary import DASHES
+from .loose import KANJI_DIGITS, REFERENCE, contains_loose_forbidden, digit_count, forbidden_runs
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +59,13 @@ def _label_runs(text: str) -> str:
     return text
 
 
-# A ticket's reference (PRV-20261204-0012, however typed: full-width, spaces, any hyphen) is
-# ours, not the customer's number: its 12 digits can pass an individual number's check digit,
-# and masking it would stop the customer asking where their request stands.
-_DASHES = "\\s_" + "".join(re.escape(ch) for ch in sorted(DASHES))
-_REFERENCE = re.compile(rf"[PpＰｐ][RrＲｒ][VvＶｖ][{_DASHES}]*\d{{8}}[{_DASHES}]*\d{{1,6}}(?!\d)")
 _HOLD = "\ue000"
 
 
 def _held_references(text: str) -> tuple[str, list[str]]:
     """Text with each reference replaced by a placeholder without digits, and the references."""
-    found = [m.group(0) for m in _REFERENCE.finditer(text)]
-    return (_REFERENCE.sub(_HOLD, text), found) if found else (text, [])
+    found = [m.group(0) for m in REFERENCE.finditer(text)]
+    return (REFERENCE.sub(_HOLD, text), found) if found else (text, [])
 
 
 def _restore_references(text: str, found: list[str]) -> str:

@@ -152,6 +152,13 @@ def unicode_emails(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
+# A ticket's reference (PRV-20261204-0012, however typed: full-width, spaces, any hyphen) is
+# ours, not the customer's number: its 12 digits can pass an individual number's check digit,
+# and masking it would stop the customer asking where their request stands.
+_DASHES = "\\s_" + "".join(re.escape(ch) for ch in sorted(DASHES))
+REFERENCE = re.compile(rf"[PpＰｐ][RrＲｒ][VvＶｖ][{_DASHES}]*\d{{8}}[{_DASHES}]*\d{{1,6}}(?!\d)")
+
+
 def loose_spans(text: str) -> list[tuple[str, int, int]]:
     """Every span the loose scans find: (kind, start, end), offsets into `text`."""
     return [*forbidden_runs(text), *dotted_phones(text), *unicode_emails(text)]
@@ -166,6 +173,8 @@ def split_forbidden(previous: str, current: str) -> tuple[int, int] | None:
     """
     tail = re.search(rf"[0-9](?:{_SEP_CLASS}{{0,{_MAX_GAP}}}[0-9])*{_SEP_CLASS}*$",
                      fold_digits(previous))
+    if tail is not None and any(m.end() > tail.start() for m in REFERENCE.finditer(previous)):
+        return None  # the digits end a ticket's reference, not a number being typed
     head = _RUN_RE.match(fold_digits(current).lstrip(_SEPARATORS))
     if tail is None or head is None:
         return None
