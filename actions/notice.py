@@ -49,6 +49,9 @@ def split() -> Split:
     return Split(neighbour_intents(), settings().split_margin, settings().split_floor)
 
 
+# In scope, but the notice says nothing about it (cookies, how many days …).
+NOTICE_GAP = "notice_gap"
+
 def answer_events(
     dispatcher: CollectingDispatcher, section_id: str, question: str
 ) -> list[dict[str, Any]]:
@@ -186,6 +189,11 @@ class ActionFallback(Action):
         limit = match_limit(message.text, notice().limits) if typed else None
         if limit is not None:
             return _answer_and_offer(dispatcher, tracker, message, limit.section)
+        # The NLU's best guess is a question the notice does not answer (cookies …): say so,
+        # rather than let retrieval quote the nearest section as if it answered.
+        if typed and message.best_guess[0] == NOTICE_GAP:
+            dispatcher.utter_message(response="utter_notice_gap")
+            return []
         if typed and choice.seems_about_the_notice(message):
             return _answer_and_offer(dispatcher, tracker, message, choice.best_section(message))
 

@@ -65,3 +65,22 @@ def test_a_question_limits_yml_knows_quotes_the_nearest_section() -> None:
     assert "出典" in messages[0]["text"]
     assert any(b["payload"] == "/human_handoff" for b in messages[0]["buttons"])
     assert {"event": "slot", "timestamp": None, "name": "notice_section", "value": "4.2"} in events
+
+
+def test_a_fallback_whose_best_guess_is_the_gap_is_told_honestly() -> None:
+    """Below the fallback threshold, 「クッキーは使っていますか」 had notice_gap as its best real
+    intent; retrieval then quoted §2 as if it answered. The gap's honest reply comes first."""
+    from actions.notice import ActionFallback
+
+    tracker = Tracker(
+        "t", {}, {"text": "クッキーは使っていますか",
+                  "intent": {"name": "nlu_fallback", "confidence": 0.3},
+                  "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3},
+                                     {"name": "notice_gap", "confidence": 0.28},
+                                     {"name": "deny", "confidence": 0.23}]},
+        [], False, None, {}, "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionFallback().run(dispatcher, tracker, {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_notice_gap"]
+    assert events == []
