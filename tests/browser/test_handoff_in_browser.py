@@ -118,7 +118,8 @@ def test_an_operator_works_a_handoff_from_a_real_chat_to_resolved(
     row.find_element(By.LINK_TEXT, reference).click()
     wait(operator).until(ec.text_to_be_present_in_element((By.ID, "top"), reference))
     assert badge(operator) == "新規"
-    assert "人間の担当者と話したいです" not in operator.find_element(By.TAG_NAME, "body").text
+    assert all("人間の担当者と話したいです" not in element.text
+               for element in operator.find_elements(By.ID, "transcript"))
 
     # Claims it: now the customer's words are in the transcript.
     submit(operator.find_element(By.CSS_SELECTOR, "form[action$='/claim']"))

@@ -37,7 +37,9 @@ def rasa_argv(argv: list[str], token: str | None, origins: tuple[str, ...] = ())
     """Rasa's own command line for `argv` (without the program name)."""
     out = [*argv, "--cors", *(origin_pattern(o) for o in (*DESK_ORIGINS, *origins))]
     if token:
-        out += ["--auth-token", token, "--jwt-secret", token, "--jwt-method", "HS256"]
+        # `--opt=value`: a token may start with "-" (token_urlsafe), which argparse would take
+        # for an option of its own.
+        out += [f"--auth-token={token}", f"--jwt-secret={token}", "--jwt-method", "HS256"]
     return out
 
 
