@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.tickets import TicketDraft, TicketService
@@ -20,6 +22,12 @@ from tests.browser.conftest import DeskServer, add_user
 from tests.browser.test_handoff_in_browser import done_message, submit, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+def text_of(driver: WebDriver, by: str, what: str) -> str:
+    """An element's text, read again if the page's live refresh replaced it mid-read."""
+    reader = WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,))
+    return reader.until(lambda d: d.find_element(by, what).text or " ")
 
 
 def log_in(driver: WebDriver, desk: DeskServer, token: str, path: str) -> None:
@@ -48,21 +56,21 @@ def test_identity_then_a_refusal_that_a_second_person_approves(
     log_in(operator, desk, desk.operator_token, path)
     submit(operator.find_element(By.CSS_SELECTOR, f"form[action='{path}/claim']"))
     done_message(operator, "担当になりました")
-    assert "まだ判断できません" in operator.find_element(By.ID, "lifecycle").text
+    assert "まだ判断できません" in text_of(operator, By.ID, "lifecycle")
 
     form = operator.find_element(By.ID, "identity-form")
     Select(form.find_element(By.NAME, "method")).select_by_value("postal_documents")
     form.find_element(By.NAME, "received").send_keys("請求用紙、運転免許証のコピー")
     submit(form)
     done_message(operator, "本人確認を記録しました")
-    record = operator.find_element(By.ID, "identity-record").text
+    record = text_of(operator, By.ID, "identity-record")
     assert "運転免許証のコピー" in record and desk.operator in record
 
     form = operator.find_element(By.ID, "disclosure-form")
     Select(form.find_element(By.NAME, "delivery_method")).select_by_value("email")
     submit(form)
     done_message(operator, "開示の種類・方法を保存しました")
-    assert "電子メール" in operator.find_element(By.ID, "delivery-method").text
+    assert "電子メール" in text_of(operator, By.ID, "delivery-method")
 
     form = operator.find_element(By.ID, "decision-form")
     Select(form.find_element(By.NAME, "outcome")).select_by_value("refused")
@@ -70,15 +78,15 @@ def test_identity_then_a_refusal_that_a_second_person_approves(
     form.find_element(By.NAME, "explanation").send_keys("提供の記録は保存期間を過ぎております。")
     submit(form)
     done_message(operator, "判断を記録しました")
-    assert "承認待ち" in operator.find_element(By.CSS_SELECTOR, "h1 .badge").text
-    assert "承認を待っています" in operator.find_element(By.ID, "approval-note").text
+    assert "承認待ち" in text_of(operator, By.CSS_SELECTOR, "h1 .badge")
+    assert "承認を待っています" in text_of(operator, By.ID, "approval-note")
     assert not operator.find_elements(By.ID, "approval-forms")
 
     supervisor = browser("supervisor")
     log_in(supervisor, desk, supervisor_token, path)
     step = supervisor.find_element(By.ID, "approval-forms")
-    assert "当社が保有していないため" in supervisor.find_element(By.ID, "decision-record").text
+    assert "当社が保有していないため" in text_of(supervisor, By.ID, "decision-record")
     submit(step.find_element(By.CSS_SELECTOR, f"form[action='{path}/approve']"))
     done_message(supervisor, "判断を承認しました")
-    assert "却下" in supervisor.find_element(By.CSS_SELECTOR, "h1 .badge").text
-    assert "lifecycle-sv" in supervisor.find_element(By.ID, "approval-state").text
+    assert "却下" in text_of(supervisor, By.CSS_SELECTOR, "h1 .badge")
+    assert "lifecycle-sv" in text_of(supervisor, By.ID, "approval-state")
