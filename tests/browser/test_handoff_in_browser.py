@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -36,9 +36,11 @@ WAIT = 60
 
 
 def wait(driver: WebDriver, timeout: float = WAIT) -> WebDriverWait:
-    # The live refresh replaces elements under our feet; a stale one means "look again".
+    # The live refresh and a form's redirect replace elements under our feet: Chromium then
+    # says the element is stale, or that its node "does not belong to the document" (a plain
+    # WebDriverException). Either means "look again"; a real failure still ends in a timeout.
     return WebDriverWait(driver, timeout, poll_frequency=0.2,
-                         ignored_exceptions=(StaleElementReferenceException,))
+                         ignored_exceptions=(WebDriverException,))
 
 
 def texts_of(driver: WebDriver, selector: str) -> list[str]:
