@@ -14,18 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import OUT, ROOT, get_json, percentile, post_json, table, write_json
 from madoguchi.infra.db import upgrade
+from madoguchi.runtime.drills import ANSWERS, OPENING
 from madoguchi.runtime.launcher import Launcher, action_service, free_port, rasa_service
 from madoguchi.runtime.training import ensure_model
-
-ANSWERS = {
-    "customer_name": "山田花子です",
-    "phone": "090-1234-5678",
-    "postal_address": "〒135-0016 東京都江東区東陽1-2-3",
-    "member_number": "なし",
-    "preferred_time": "平日の午前中",
-    "is_agent": "本人です",
-}
-OPENING = "私の個人データを開示してください"
 
 
 def conversation(url: str) -> tuple[list[float], int]:
