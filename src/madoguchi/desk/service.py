@@ -19,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from madoguchi.conversation import events, transcript
 from madoguchi.infra import db
 from madoguchi.infra.settings import Settings
+from madoguchi.text.pii import scrub_forbidden
 from madoguchi.tickets import (
     CONTACT_FIELDS,
     AuditEntry,
@@ -47,22 +48,12 @@ TEXT = "text"
 NOTE_BODY = "body"
 
 
-def never_store_forbidden(text: str) -> str:
-    """Card and individual numbers never reach a table, also when an operator types them.
-
-    Imported on first use: the PII finder loads spaCy, which takes seconds.
-    """
-    from madoguchi.text.pii import mask_forbidden
-
-    return mask_forbidden(text)[0]
-
-
 def warm_up() -> None:
     """Load the PII finder in the background, so the first note does not wait for it."""
 
     def load() -> None:
         try:
-            never_store_forbidden("0")
+            scrub_forbidden("0")
         except Exception:  # a broken model shows up on the first note, with its error
             pass
 
@@ -150,7 +141,8 @@ class Desk:
             settings=settings,
             engine=engine,
             sessions=sessions,
-            tickets=TicketService(sessions, text_filter=never_store_forbidden),
+            # Card and individual numbers never reach a table, also when an operator types them.
+            tickets=TicketService(sessions, text_filter=scrub_forbidden),
             users=UserRepository(sessions),
             rasa=RasaClient(settings.rasa_url, settings.rasa_token),
         )
@@ -270,7 +262,7 @@ class Desk:
 
     def send_message(self, reference: str, text: Any, user: User) -> dict[str, Any]:
         """The operator's words into the customer's chat and the conversation log."""
-        text = never_store_forbidden(require_operator_text(text, TEXT, "メッセージ"))
+        text = scrub_forbidden(require_operator_text(text, TEXT, "メッセージ"))
         require_filled(text)  # a canned reply's {placeholder} is never sent blank
         ticket = self.ticket(reference)
         self.check_holder(ticket, user)
