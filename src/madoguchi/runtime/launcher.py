@@ -75,9 +75,6 @@ class RunSecrets:
         return current.production or bool(current.rasa_token)
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 def enter_production_if_exposed(host: str, profile: str) -> bool:
     """A run bound beyond loopback, or the scale profile (production's shape), is production:
     this process and every child it starts then want Rasa's token and signed chat sessions.
