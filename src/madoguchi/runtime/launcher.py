@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -255,3 +255,30 @@ class Launcher:
     def stop_all(self) -> None:
         for service in reversed(self.services):
             self.stop(service)
+
+
+class StopSignal:
+    """Ctrl-C or SIGTERM, caught from when it is made: `make run` then stops its processes
+    together instead of dying with them half stopped."""
+
+    def __init__(self) -> None:
+        self.received = False
+        signal.signal(signal.SIGINT, self._receive)
+        signal.signal(signal.SIGTERM, self._receive)
+
+    def _receive(self, *_: object) -> None:
+        self.received = True
+
+    def watch(self, services: Iterable[Service], *, vital: Container[str] | None = None) -> int:
+        """Until the signal: 0; 1 as soon as one of `services` (of those named in `vital`, when
+        given: the others may fail) has exited, with its log named on stderr."""
+        services = list(services)
+        while not self.received:
+            for service in services:
+                if service.process and service.process.poll() is not None and \
+                        (vital is None or service.name in vital):
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}",
+                          file=sys.stderr)
+                    return 1
+            time.sleep(1)
+        return 0

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import signal
-import sys
-import time
 
 from madoguchi.infra.db import upgrade
 from madoguchi.infra.settings import load_settings
 from madoguchi.review.retention import start_schedule
 from madoguchi.runtime.launcher import (
     Launcher,
+    StopSignal,
     action_service,
     desk_service,
     enter_production_if_exposed,
@@ -68,14 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("madoguchi.desk.app"):
         services.append(launcher.start(desk_service(host=args.host)))
 
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopSignal()
     try:
         print("starting (loading the model takes about half a minute)…", flush=True)
         launcher.wait_ready(services)
@@ -87,14 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"API token     in {token_file} (owner only; made for this run)")
         print(f"logs          {launcher.log_dir}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
-        while not stopping:
-            for service in services:
-                if service.process and service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly; see {service.log_path}",
-                          file=sys.stderr)
-                    return 1
-            time.sleep(1)
-        return 0
+        return stop.watch(services)
     finally:
         launcher.stop_all()
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import signal
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -43,6 +41,7 @@ from madoguchi.review.retention import start_schedule
 from madoguchi.runtime.launcher import (
     Launcher,
     Service,
+    StopSignal,
     action_service,
     desk_service,
     free_port,
@@ -328,14 +327,7 @@ def run(host: str, model: Path) -> int:
     settings = ScaleSettings.from_env()
     root = load_settings().root
     token = load_settings().rasa_token
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopSignal()
     print(f"scale profile: {settings.replicas} Rasa replicas and {settings.replicas} action "
           "servers behind haproxy (loading the model takes a minute or two)…", flush=True)
     cluster = start_cluster(root, model, root / "var" / "scale", settings, host=host,
@@ -350,14 +342,7 @@ def run(host: str, model: Path) -> int:
         if token_file:
             print(f"API token          in {token_file} (owner only; made for this run)")
         print("Ctrl-C stops everything.", flush=True)
-        while not stopping:
-            for service in cluster.services:
-                if service.process and service.process.poll() is not None and \
-                        service.name in {"haproxy", "desk"}:
-                    print(f"{service.name} stopped unexpectedly; see {service.log_path}",
-                          file=sys.stderr)
-                    return 1
-            time.sleep(1)
-        return 0
+        # A replica may die: haproxy sends its calls to the others.
+        return stop.watch(cluster.services, vital={"haproxy", "desk"})
     finally:
         cluster.launcher.stop_all()
