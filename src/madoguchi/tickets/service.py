@@ -20,7 +20,7 @@ unique constraints (reference, idempotency key), a conditional UPDATE for claims
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -129,17 +129,11 @@ class TicketService(LifecycleSteps):
         with self._sessions() as session:
             return repository.by_conversation(session, conversation_id)
 
-    def list_queue(
-        self,
-        status: str | Iterable[str] | None = None,
-        type: str | None = None,  # the desk's query parameter
-        assignee: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Ticket]:
-        """The queue, most urgent first (`repository.queue`), without audit log and notes."""
+    def list_queue(self, *filters: Any, **named: Any) -> list[Ticket]:
+        """The queue, most urgent first, without audit log and notes: `repository.queue` with
+        its filters and paging (status, type, assignee, limit, offset) as given here."""
         with self._sessions() as session:
-            return repository.queue(session, status, type, assignee, limit, offset)
+            return repository.queue(session, *filters, **named)
 
     # --- creating --------------------------------------------------------------------------
 
