@@ -2,9 +2,10 @@
 
 Databases: `sqlite_url` (a file under tmp_path), `pg_url` (a fresh throwaway PostgreSQL database,
 dropped afterwards), `db_url` (both, as two parameters), and `db_engine` / `db_sessions` /
-`ticket_repo` on a migrated `db_url`. PostgreSQL is reached through MADOGUCHI_TEST_PG_URL (a
-maintenance database, default postgresql://postgres@127.0.0.1:5432/test). If it does not answer,
-its tests are skipped, or fail when MADOGUCHI_REQUIRE_SERVICES=1 (CI sets that).
+`ticket_repo` on a migrated `db_url`; `service`, the same on a `clock` the test moves.
+PostgreSQL is reached through MADOGUCHI_TEST_PG_URL (a maintenance database, default
+postgresql://postgres@127.0.0.1:5432/test). If it does not answer, its tests are skipped, or
+fail when MADOGUCHI_REQUIRE_SERVICES=1 (CI sets that).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 
@@ -112,3 +114,20 @@ def ticket_repo(db_sessions):
     from madoguchi.tickets import TicketService as TicketRepository
 
     return TicketRepository(db_sessions, service_target=ServiceTarget(business_days=3))
+
+
+@pytest.fixture
+def clock(request) -> list[datetime]:
+    """Now for `service`: the test module's START until the test sets clock[0]."""
+    return [request.module.START]
+
+
+@pytest.fixture
+def service(request, db_sessions, clock):
+    """`ticket_repo` on `clock`; the test module's TEXT_FILTER, if it has one, is its
+    `text_filter`."""
+    from madoguchi.tickets import ServiceTarget, TicketService
+
+    return TicketService(db_sessions, service_target=ServiceTarget(business_days=3),
+                         clock=lambda: clock[0],
+                         text_filter=getattr(request.module, "TEXT_FILTER", None))

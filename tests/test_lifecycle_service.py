@@ -24,17 +24,6 @@ START = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)  # Tuesday 10:00 JST
 
 
 @pytest.fixture
-def clock() -> list[datetime]:
-    return [START]
-
-
-@pytest.fixture
-def service(db_sessions, clock) -> TicketService:
-    return TicketService(db_sessions, service_target=ServiceTarget(business_days=3),
-                         clock=lambda: clock[0])
-
-
-@pytest.fixture
 def people(db_sessions) -> dict[str, User]:
     """Desk users as the desk has them: an operator and two supervisors."""
     users = UserRepository(db_sessions)
