@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
 from sklearn.linear_model import LogisticRegression
 
 from madoguchi.intents.features import KINDS, Featurizer, Stretch, WordLike
@@ -70,6 +71,10 @@ class IntentModel:
         self.classes = tuple(classes)
         self.coef = coef
         self.intercept = intercept
+        # The weights as the product reads them: scipy copies a transposed view at every call
+        # (18 MB for ours), the same numbers.
+        self._coef_t = np.ascontiguousarray(coef.T)
+        featurizer.prepare()
 
     @classmethod
     def fit(cls, examples: Sequence[tuple[Sequence[WordLike], str]],
@@ -90,7 +95,10 @@ class IntentModel:
                    clf.intercept_)
 
     def probabilities(self, stretches: Sequence[Stretch]) -> np.ndarray:
-        scores = self.featurizer.transform(stretches) @ self.coef.T + self.intercept
+        return self._probabilities(self.featurizer.transform(stretches))
+
+    def _probabilities(self, x: scipy.sparse.csr_matrix) -> np.ndarray:
+        scores = x @ self._coef_t + self.intercept
         if self.coef.shape[0] == 1:  # two intents: sklearn keeps one row, for the second
             second = 1 / (1 + np.exp(-scores[:, 0]))
             return np.column_stack([1 - second, second])
@@ -100,20 +108,29 @@ class IntentModel:
 
     def rank(self, text: str, words: Sequence[WordLike]) -> list[tuple[str, float]]:
         """Every intent with its probability, best first."""
-        whole = Stretch.of(words)
-        starts = [w.start for w in words]
+        return self.rank_columns(text, [w.start for w in words], [w.lemma for w in words],
+                                 [w.reading for w in words])
+
+    def rank_columns(self, text: str, starts: Sequence[int], lemmas: Sequence[str],
+                     readings: Sequence[str]) -> list[tuple[str, float]]:
+        """rank() of words given as their starts, dictionary forms and readings, in order."""
         # Only the last clauses are read one by one, and each finds its words by bisection:
-        # the work stays bounded for a message of the channel's maximum length.
-        spans = message_clauses(text)[-self.config.max_clauses :]
-        clauses = [
-            Stretch.of(words[bisect_left(starts, start) : bisect_left(starts, end)])
-            for start, end in spans
+        # the work stays bounded for a message of the channel's maximum length. The whole
+        # message and its clauses are featurized together (Featurizer.transform_spans).
+        spans = [
+            (bisect_left(starts, start), bisect_left(starts, end))
+            for start, end in message_clauses(text)[-self.config.max_clauses :]
         ]
-        clauses = [c for c in clauses if c.lemmas]
+        clauses = [(a, b) for a, b in spans if b > a]
         if len(clauses) < 2:
-            probs = self.probabilities([whole])[0]
+            clauses = []
+        lowered = [lemma.lower() for lemma in lemmas]
+        rows = self._probabilities(
+            self.featurizer.transform_spans(lowered, readings, [(0, len(lowered)), *clauses])
+        )
+        if not clauses:
+            probs = rows[0]
         else:
-            rows = self.probabilities([whole, *clauses])
             weights = np.linspace(1.0, self.config.last_clause_weight, len(clauses))
             by_clause = (rows[1:] * weights[:, None]).sum(axis=0) / weights.sum()
             whole_weight = self.config.whole_weight

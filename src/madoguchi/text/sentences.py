@@ -7,6 +7,9 @@ reports it.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 OPENING = "（(「『【［["
 CLOSING = "）)」』】］]"
 # The notice ends its sentences with 。 only; customers also with ！？, line breaks and ….
@@ -19,7 +22,9 @@ def sentence_spans(text: str, ends: str = NOTICE_ENDS) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     depth = 0
     start = 0
-    for i, ch in enumerate(text):
+    # Only brackets and sentence ends matter: a long message is visited at those alone.
+    for match in _marks(ends).finditer(text):
+        i, ch = match.start(), match.group()
         if ch in OPENING:
             depth += 1
         elif ch in CLOSING:
@@ -37,6 +42,11 @@ def sentence_spans(text: str, ends: str = NOTICE_ENDS) -> list[tuple[int, int]]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _marks(ends: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(OPENING + CLOSING + ends) + "]")
+
+
 def split_sentences(text: str, ends: str = NOTICE_ENDS) -> list[str]:
     """The sentences of text, stripped; a 。 inside brackets does not end one."""
     return [text[s:e] for s, e in sentence_spans(text, ends)]
@@ -49,7 +59,7 @@ def message_clauses(text: str, min_chars: int = 4) -> list[tuple[int, int]]:
     pending: int | None = None
     for s, e in sentence_spans(text, MESSAGE_ENDS):
         start = s if pending is None else pending
-        if _content_chars(text[s:e]) < min_chars:
+        if not _has_content_chars(text[s:e], min_chars):
             pending = start
             continue
         merged.append((start, e))
@@ -62,5 +72,13 @@ def message_clauses(text: str, min_chars: int = 4) -> list[tuple[int, int]]:
     return merged
 
 
-def _content_chars(piece: str) -> int:
-    return sum(1 for ch in piece if ch.isalnum())
+def _has_content_chars(piece: str, wanted: int) -> bool:
+    """Whether piece has at least `wanted` letters or digits; stops counting there."""
+    if wanted <= 0:
+        return True
+    for ch in piece:
+        if ch.isalnum():
+            wanted -= 1
+            if wanted == 0:
+                return True
+    return False

@@ -126,7 +126,13 @@ class JapaneseIntentClassifier(GraphComponent, IntentClassifier):
         if self._model is None:
             return messages
         for message in messages:
-            ranking = self._model.rank(message.get(TEXT) or "", _words(message))
+            # Columns straight from Rasa's tokens: a long message has thousands of them.
+            tokens = [t for t in message.get(TOKENS_NAMES[TEXT]) or [] if t.lemma != EMPTY_MESSAGE]
+            ranking = self._model.rank_columns(
+                message.get(TEXT) or "", [t.start for t in tokens],
+                [t.lemma or t.text for t in tokens],
+                [t.data.get("reading", "") or "" for t in tokens],
+            )
             entries = [{"name": name, "confidence": p} for name, p in ranking]
             message.set(INTENT, entries[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, entries[: self._config["ranking_length"]],

@@ -17,7 +17,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from madoguchi.text.tokenize import tokenize
+from madoguchi.text.tokenize import segments
 
 # The one token of a message that has no words (empty, or white space only).
 EMPTY_MESSAGE = "<empty>"
@@ -59,14 +59,9 @@ class JapaneseTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = [
-            Token(
-                w.text,
-                w.start,
-                end=w.end,
-                lemma=w.lemma,
-                data={"pos": w.pos, "norm": w.norm, "reading": w.reading},
-            )
-            for w in tokenize(text)
+            Token(surface, start, end=end, lemma=lemma,
+                  data={"pos": pos, "norm": norm, "reading": reading})
+            for surface, start, end, norm, lemma, pos, reading in segments(text)
         ]
         if not tokens:
             # An empty or blank message still has to reach the classifier as something: with
