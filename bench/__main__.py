@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ["nlu", "notice", "requests", "queue", "load", "review", "fuzz", "turn", "summary"]
+PARTS = ["nlu", "notice", "requests", "queue", "load", "review", "fuzz", "turn", "summary", "parse"]
 
 
 def main(argv: list[str]) -> None:
