@@ -124,7 +124,8 @@ def stages(model: Path, texts: list[str]) -> tuple[list[dict], list[dict]]:
     parsed = {t: loop.run_until_complete(agent.parse_message(t)) for t in texts}
     measured = [
         ("normalisation (normalize.py)", lambda t: normalize(t), None),
-        ("MeCab, one line per word", lambda t: tok._line_analyses(tagger, normalized[t]),
+        ("MeCab, one line per word",
+         lambda t: list(tok._line_analyses(tagger, normalized[t]) or ()),
          lambda t: tok._node_analyses(tagger, normalized[t])),
         ("tokenize.segments (all of the above + word loop)", tok.segments,
          lambda t: tok.segments(t, nodes=True)),

@@ -12,7 +12,7 @@ as a pickle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
@@ -123,17 +123,16 @@ class Featurizer:
         columns = self.prepare()
         empty = np.empty(0, dtype=np.int64)
         known = columns.known_lemmas
-        arrays = [known.get(lemma) for lemma in lemmas]
-        arrays = [columns.lemma_columns(lemma) if found is None else found
-                  for lemma, found in zip(lemmas, arrays, strict=True)]
+        arrays = [known[lemma] for lemma in lemmas]
         by_word = np.concatenate(arrays) if arrays else empty
         word_at = np.zeros(len(lemmas) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in arrays], out=word_at[1:])
+        np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)),
+                  out=word_at[1:])
         pairs = empty
-        if columns.words is not None:
-            vocabulary = columns.words
-            pairs = np.array([vocabulary.get(f"{a} {b}", -1) for a, b in pairwise(lemmas)],
-                             dtype=np.int64)
+        if columns.pairs is not None:
+            pair = columns.pairs.get
+            pairs = np.fromiter((pair(p, -1) for p in pairwise(lemmas)), dtype=np.int64,
+                                count=max(len(lemmas) - 1, 0))
         grams: list[np.ndarray] = []
         reading_at = np.zeros(len(readings) + 1, dtype=np.int64)
         if columns.has_readings:
@@ -175,6 +174,7 @@ class _Columns:
     def __init__(self, kinds: Sequence[str], vocabularies: dict[str, dict[str, int]]) -> None:
         offset = 0
         self.words: dict[str, int] | None = None
+        self.pairs: dict[tuple[str, str], int] | None = None
         self.chars: dict[str, int] | None = None
         self.readings: list[tuple[np.ndarray, np.ndarray]] | None = None
         self.reading_vocabulary: dict[str, int] | None = None
@@ -183,6 +183,13 @@ class _Columns:
             shifted = {gram: offset + i for gram, i in vocabulary.items()}
             if kind == "words":
                 self.words = shifted
+                # "a b" as the pair (a, b), at every space: the message's neighbouring lemmas
+                # are looked up as they come, without a string built for each pair.
+                self.pairs = {
+                    (gram[:i], gram[i + 1 :]): column
+                    for gram, column in shifted.items()
+                    for i, ch in enumerate(gram) if ch == " "
+                }
             elif kind == "chars":
                 self.chars = shifted
             else:
@@ -190,7 +197,7 @@ class _Columns:
             offset += len(vocabulary)
         self.size = offset
         # A word's unigram and character grams depend on the word alone: looked up once.
-        self.known_lemmas: dict[str, np.ndarray] = {}
+        self.known_lemmas = _KnownLemmas(self.lemma_columns)
 
     def _reading_tables(self, vocabulary: dict[str, int]) -> None:
         # A reading gram becomes one integer, its characters as digits in base len(alphabet) + 1
@@ -227,19 +234,13 @@ class _Columns:
         return key
 
     def lemma_columns(self, lemma: str) -> np.ndarray:
-        found = self.known_lemmas.get(lemma)
-        if found is None:
-            columns: list[int] = []
-            if self.words is not None and lemma in self.words:
-                columns.append(self.words[lemma])
-            if self.chars is not None:
-                chars = self.chars
-                columns += [chars[g] for g in char_grams(Stretch((lemma,), "")) if g in chars]
-            found = np.array(columns, dtype=np.int64)
-            if len(self.known_lemmas) >= _LEMMA_CACHE:
-                self.known_lemmas.clear()  # bounded: customers can type endless new words
-            self.known_lemmas[lemma] = found
-        return found
+        columns: list[int] = []
+        if self.words is not None and lemma in self.words:
+            columns.append(self.words[lemma])
+        if self.chars is not None:
+            chars = self.chars
+            columns += [chars[g] for g in char_grams(Stretch((lemma,), "")) if g in chars]
+        return np.array(columns, dtype=np.int64)
 
     @property
     def has_readings(self) -> bool:
@@ -269,6 +270,21 @@ class _Columns:
                 at = np.minimum(np.searchsorted(table, keys), len(table) - 1)
                 out.append(np.where(table[at] == keys, columns[at], -1))
         return out
+
+
+class _KnownLemmas(dict[str, np.ndarray]):
+    """Each lemma's columns, computed at its first sight; bounded, as customers can type
+    endless new words."""
+
+    def __init__(self, compute: Callable[[str], np.ndarray]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, lemma: str) -> np.ndarray:
+        if len(self) >= _LEMMA_CACHE:
+            self.clear()
+        found = self[lemma] = self._compute(lemma)
+        return found
 
 
 # Reading grams become int64 keys below this.

@@ -14,6 +14,7 @@ for a dictionary whose layout we do not know.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -104,17 +105,22 @@ def _node_analyses(tagger: fugashi.Tagger, text: str) -> list[_Analysis]:
     return out
 
 
-def _line_analyses(tagger: fugashi.Tagger, text: str) -> list[list[str]] | None:
+def _line_analyses(tagger: fugashi.Tagger, text: str) -> Iterable[_Analysis] | None:
     """The same from MeCab's text output; None if it is not the shape asked for."""
     out = tagger.parse(text)
-    lines = out.split("\n")
-    # Four fields a line: no field holds a tab (the normalised text has none).
-    if lines.pop() != _EOS or out.count("\t") != 3 * len(lines):
+    body = len(out) - len(_EOS)
+    if not out.endswith(_EOS) or (body and out[body - 1] != "\n"):
         return None
-    return [line.split("\t") for line in lines]
+    # Four fields a line (no field holds a tab or a line break: the normalised text has none),
+    # read as one flat list, four at a time.
+    if out.count("\t") != 3 * out.count("\n"):
+        return None
+    fields = iter(out[:body].replace("\n", "\t").split("\t"))
+    # Not strict: the split leaves one empty field after the last line's tab.
+    return zip(fields, fields, fields, fields, strict=False)  # type: ignore[return-value]
 
 
-def _analyses(text: str, *, nodes: bool = False) -> list[_Analysis] | list[list[str]]:
+def _analyses(text: str, *, nodes: bool = False) -> Iterable[_Analysis]:
     tagger = _tagger()
     if tagger.lines and not nodes:
         analyses = _line_analyses(tagger.tagger, text)
