@@ -1,17 +1,29 @@
-"""Rasa's checks made once instead of every turn; importing this module applies them.
+"""Rasa's work made once instead of every turn; importing this module applies it.
 
-Rasa 3.6 checks every action-server reply with `jsonschema.validate(reply, schema)`, which
+1. Rasa 3.6 checks every action-server reply with `jsonschema.validate(reply, schema)`, which
 validates the schema itself against its meta-schema and builds a new validator each time: about
 20 ms per action call for the events schema, more than the action's own work. Here the schema is
 checked and its validator built once; the reply is still checked against the same schema, and a
 reply that does not fit raises the same `ValidationError` (jsonschema's best match, with Rasa's
 sentence appended), so nothing changes but the time.
 
+2. Before each prediction, MemoizationPolicy and RulePolicy turn the whole conversation into
+dialogue states (`Domain.states_for_tracker_history`): the tracker is replayed event by event
+from its start, several times per prediction, two or more predictions per turn, so a turn costs
+more the longer the conversation (issue 14). Here the replay is kept per conversation: the next
+call whose events begin with the same events (compared by type, timestamp and what a state reads
+in them) continues from where the last one stopped; any other tracker (a rewound one, another
+conversation under the same id) is replayed from its start as Rasa does, and replaces what was
+kept. Callers receive their own copies of the states (they delete keys and states in place).
+
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -19,6 +31,10 @@ from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 _SUFFIX = (". Failed to validate Action server response from API, make sure your response "
            "from the Action endpoint is valid. For more information about the format visit "
@@ -43,11 +59,121 @@ def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> boo
     return True
 
 
+# Replays kept, least recently used dropped: about three per conversation (one per set of
+# options the policies ask with), each holding the conversation's events.
+KEPT_REPLAYS = 1000
+# Rasa's own, even if this module is executed again.
+_original_states = getattr(Domain.states_for_tracker_history, "rasa_original",
+                           Domain.states_for_tracker_history)
+
+
+def _mark(event: Event) -> tuple[Any, ...]:
+    """What identifies an event for the states: its type and time, and what a state reads."""
+    if isinstance(event, UserUttered):
+        # Not `use_text_for_featurization`: the prediction after a message sets it on the
+        # message already replayed (DefinePrevUserUtteredFeaturization, before the next
+        # action), and the states read it only from there on.
+        return (UserUttered, event.timestamp, event.text, event.intent_name,
+                tuple((e.get("entity"), e.get("role"), e.get("group")) for e in event.entities))
+    if isinstance(event, ActionExecuted):
+        return (ActionExecuted, event.timestamp, event.action_name, event.action_text,
+                event.hide_rule_turn)
+    if isinstance(event, SlotSet):
+        return (SlotSet, event.timestamp, event.key, repr(event.value))
+    if isinstance(event, ActiveLoop):
+        return (ActiveLoop, event.timestamp, event.name)
+    return (type(event), event.timestamp)
+
+
+@dataclass
+class _Replay:
+    """Rasa's loop in `states_for_tracker_history`, stopped after `marks`' events."""
+
+    marks: list[tuple[Any, ...]]
+    tracker: DialogueStateTracker
+    states: list[dict[str, Any]] = field(default_factory=list)
+    last_ml_action: Any = None
+    turn_was_hidden: bool = False
+
+    def step(self, domain: Domain, hide_rule_turn: bool, ignore_rule_only_turns: bool,
+             omit_unset_slots: bool, rule_only_data: dict[str, Any] | None) -> None:
+        """One prior tracker of Rasa's loop, as its body handles it."""
+        tr = self.tracker
+        if ignore_rule_only_turns:
+            if not self.turn_was_hidden:
+                self.last_ml_action = domain._get_prev_action_sub_state(tr)
+            if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+                self.turn_was_hidden = hide_rule_turn
+            if self.turn_was_hidden:
+                return
+        state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
+        if ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, rule_only_data)
+            if self.states:
+                domain._substitute_rule_only_user_input(state, self.states[-1])
+            if self.last_ml_action:
+                state[PREVIOUS_ACTION] = self.last_ml_action
+        self.states.append(domain._clean_state(state))
+
+
+_replays: OrderedDict[tuple[Any, ...], _Replay] = OrderedDict()
+_replays_lock = threading.Lock()
+
+
+def _own(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies down to the sub-states: callers delete keys of both in place."""
+    return [{kind: dict(sub) if isinstance(sub, dict) else sub for kind, sub in state.items()}
+            for state in states]
+
+
+def states_for_tracker_history(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """`Domain.states_for_tracker_history`, continuing the conversation's kept replay."""
+    if tracker.is_rule_tracker or not tracker.sender_id:
+        return _original_states(self, tracker, omit_unset_slots, ignore_rule_only_turns,
+                                rule_only_data)
+    key = (tracker.sender_id, id(self), omit_unset_slots, ignore_rule_only_turns,
+           repr(rule_only_data))
+    applied = tracker.applied_events()
+    marks = [_mark(event) for event in applied]
+    with _replays_lock:
+        replay = _replays.pop(key, None)
+    if replay is None or len(replay.marks) > len(marks) \
+            or marks[:len(replay.marks)] != replay.marks:
+        replay = _Replay([], tracker.init_copy())
+    options = (ignore_rule_only_turns, omit_unset_slots, rule_only_data)
+    for event in applied[len(replay.marks):]:
+        if isinstance(event, ActionExecuted):
+            replay.step(self, event.hide_rule_turn, *options)
+        replay.tracker.update(event)
+    replay.marks = marks
+    # The last state (after every event) is not kept: the next event may change it.
+    last = _Replay(marks, replay.tracker, list(replay.states), replay.last_ml_action,
+                   replay.turn_was_hidden)
+    last.step(self, False, *options)
+    states = _own(last.states)
+    with _replays_lock:
+        _replays[key] = replay
+        while len(_replays) > KEPT_REPLAYS:
+            _replays.popitem(last=False)
+    return states
+
+
+states_for_tracker_history.rasa_original = _original_states  # type: ignore[attr-defined]
+
+
 def install() -> None:
-    """Put the fast check in Rasa's place (idempotent)."""
+    """Put the fast paths in Rasa's place (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
 
 
 install()
 
-__all__ = ["ValidationError", "install", "reply_validator", "validate_action_result"]
+__all__ = ["ValidationError", "install", "reply_validator", "states_for_tracker_history",
+           "validate_action_result"]
