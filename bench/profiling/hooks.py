@@ -240,6 +240,13 @@ def _patch_tracker_store(module: ModuleType) -> None:
     wrap(module.SQLTrackerStore, "save", "sql.save", SAVE, before=_note_events)
 
 
+def _patch_durable_store(module: ModuleType) -> None:
+    # Our store overrides Rasa's retrieve and save (the channel guard's reads included).
+    store = module.DurableSQLTrackerStore
+    wrap(store, "retrieve", "durable.retrieve", RETRIEVE)
+    wrap(store, "save", "durable.save", SAVE, before=_note_events)
+
+
 def _patch_trackers(module: ModuleType) -> None:
     tracker = module.DialogueStateTracker
     wrap(tracker, "from_dict", "tracker.replay_events", RETRIEVE)
@@ -374,6 +381,7 @@ def patches(role: str) -> dict[str, Callable[[ModuleType], None]]:
             "rasa.core.processor": _patch_processor,
             "rasa.core.agent": _patch_agent,
             "rasa.core.tracker_store": _patch_tracker_store,
+            "madoguchi.rasa_adapters.tracker_store": _patch_durable_store,
             "rasa.shared.core.trackers": _patch_trackers,
             "rasa.core.actions.action": _patch_actions,
             "rasa.core.actions.loops": _patch_loops,
