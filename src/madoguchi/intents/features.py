@@ -176,7 +176,7 @@ class _Columns:
         self.words: dict[str, int] | None = None
         self.pairs: dict[tuple[str, str], int] | None = None
         self.chars: dict[str, int] | None = None
-        self.readings: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self.readings: list[tuple[np.ndarray, np.ndarray | None]] | None = None
         self.reading_vocabulary: dict[str, int] | None = None
         for kind in kinds:
             vocabulary = vocabularies[kind]
