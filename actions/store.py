@@ -10,12 +10,8 @@ from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.infra.settings import load_settings
 from madoguchi.infra.webhook import Outbox, Webhook
 from madoguchi.privacy.pending_contact import PendingContacts, tokens_in
-from madoguchi.text.pii import mask_forbidden
+from madoguchi.text.pii import scrub_forbidden
 from madoguchi.tickets import Ticket, TicketDraft, TicketService
-
-
-def _never_store_forbidden(text: str) -> str:
-    return mask_forbidden(text)[0]
 
 
 class ChatTickets(TicketService):
@@ -44,7 +40,7 @@ def pending_contact() -> PendingContacts:
 @lru_cache(maxsize=1)
 def tickets() -> TicketService:
     engine = make_engine(load_settings().database_url)
-    return ChatTickets(session_factory(engine), text_filter=_never_store_forbidden)
+    return ChatTickets(session_factory(engine), text_filter=scrub_forbidden)
 
 
 @lru_cache(maxsize=1)
