@@ -6,7 +6,7 @@ import pytest
 
 from madoguchi.intents import Featurizer, Stretch
 from madoguchi.intents.features import char_grams, reading_grams, word_grams
-from madoguchi.text.sentences import message_clauses, split_sentences
+from madoguchi.text.sentences import message_clauses, reading_start, split_sentences
 from madoguchi.text.tokenize import tokenize
 
 
@@ -63,3 +63,13 @@ def test_kanji_and_kana_spellings_share_their_reading_grams():
 def test_unknown_feature_kinds_are_refused():
     with pytest.raises(ValueError, match="feature kinds"):
         Featurizer(["words", "sounds"])
+
+
+def test_reading_start_a_long_message_from_the_first_whole_sentence_within_the_bound():
+    text = "あ" * 30 + "。" + "い" * 10 + "。" + "う" * 5
+    assert reading_start(text, 100) == 0
+    assert reading_start(text, 0) == 0
+    assert reading_start(text, 20) == 31  # 「いい…。ううううう」: 16 characters
+    assert reading_start(text, 15) == 42  # 「いい…」 would exceed 15: 「ううううう」 alone
+    # One sentence longer than the bound is cut at the bound itself.
+    assert reading_start("え" * 50, 20) == 30

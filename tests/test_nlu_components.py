@@ -81,6 +81,27 @@ def test_a_blank_message_still_has_one_token_for_the_classifier():
     assert token.lemma == EMPTY_MESSAGE
 
 
+def test_a_message_longer_than_the_bound_is_read_from_a_sentence_near_its_end():
+    story = "昨年の秋に引っ越しをして、いろいろな会社に住所変更を届けました。" * 60
+    wish = "カタログはもう送らないでください。"
+    text = story + wish
+    limit = JapaneseTokenizer.get_default_config()["read_last_chars"]
+    assert len(text) > limit
+    tokens = tokenized(text).get(TOKENS_NAMES[TEXT])
+    first = tokens[0].start
+    # Within the bound, and at a sentence's start, not mid-word.
+    assert len(text) - first <= limit and text[first - 1] == "。"
+    assert [t.text for t in tokens[-8:]] == [t.text for t in tokenized(wish).get(
+        TOKENS_NAMES[TEXT])][-8:]
+    assert all(text[t.start:t.end] == t.text for t in tokens)
+
+
+def test_a_message_within_the_bound_is_read_whole():
+    text = "昨年の秋に引っ越しをしました。" * 10 + "カタログはもう送らないでください。"
+    tokens = tokenized(text).get(TOKENS_NAMES[TEXT])
+    assert tokens[0].start == 0 and tokens[-1].end == len(text)
+
+
 def test_the_classifier_sets_the_intent_and_a_ranking_as_rasa_classifiers_do(tmp_path):
     classifier, _ = trained(tmp_path, ranking_length=3)
     message = parsed(classifier, "私の登録内容を開示してください")

@@ -82,3 +82,18 @@ def _has_content_chars(piece: str, wanted: int) -> bool:
             if wanted == 0:
                 return True
     return False
+
+
+def reading_start(text: str, limit: int) -> int:
+    """Where to start reading a message so that at most `limit` characters are read.
+
+    A customer's wish is near the end of a long message, and the work of reading one must stay
+    bounded: the start of the first sentence that lies wholly within the last `limit`
+    characters, or the cut itself when one sentence is longer than that."""
+    if limit <= 0 or len(text) <= limit:
+        return 0
+    cut = len(text) - limit
+    for start, _ in sentence_spans(text, MESSAGE_ENDS):
+        if start >= cut:
+            return start
+    return cut
