@@ -1,10 +1,14 @@
-"""The tracker store's copy of an event is what `copy.copy` makes of it, for every event type."""
+"""DurableSQLTrackerStore's shortcuts for issue 14: its copy of an event is what `copy.copy` makes
+of it, for every event type; the channel guard's reads give what Rasa's store reads, follow each
+save and never miss what another replica wrote."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionExecutionRejected,
@@ -25,7 +29,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from madoguchi.rasa_adapters.tracker_store import _shallow_copy
+from madoguchi.rasa_adapters.tracker_store import DurableSQLTrackerStore, _shallow_copy
+from tests.test_tracker_store import DOMAIN, as_dicts, new_conversation, turn
 
 EVENTS = [
     UserUttered("開示したい", {"name": "request_disclosure", "confidence": 0.9},
@@ -49,3 +54,51 @@ def test_shallow_copy_is_copy_copy(event) -> None:
     assert mine == event
     mine.timestamp = -1.0  # an attribute set on the copy never reaches the kept event
     assert event.timestamp != -1.0
+
+
+# --- the channel guard's reads -----------------------------------------------------------------
+
+def _store(db_url: str) -> tuple[DurableSQLTrackerStore, SQLTrackerStore]:
+    return DurableSQLTrackerStore(DOMAIN, host=db_url), SQLTrackerStore(DOMAIN, host=db_url)
+
+
+def test_a_read_is_what_rasa_reads_and_follows_each_save(db_url) -> None:
+    ours, rasa = _store(db_url)
+    try:
+        assert asyncio.run(ours.retrieve_for_reading("nobody")) is None
+        tracker = new_conversation(ours, "r1")
+        asyncio.run(ours.save(tracker))
+        for n in range(6):
+            read = asyncio.run(ours.retrieve_for_reading("r1"))
+            assert as_dicts(read) == as_dicts(asyncio.run(rasa.retrieve("r1")))
+            # Until the conversation changes, readers share one tracker.
+            assert asyncio.run(ours.retrieve_for_reading("r1")) is read
+            tracker = asyncio.run(ours.retrieve("r1"))
+            assert tracker is not read
+            turn(tracker, n)
+            asyncio.run(ours.save(tracker))
+            again = asyncio.run(ours.retrieve_for_reading("r1"))
+            assert as_dicts(again) == as_dicts(asyncio.run(rasa.retrieve("r1")))
+            assert again.get_slot("request_type") == f"value {n}"
+    finally:
+        ours.engine.dispose()
+        rasa.engine.dispose()
+
+
+def test_a_read_after_another_replica_wrote_is_read_again(db_url) -> None:
+    ours, rasa = _store(db_url)
+    replica = DurableSQLTrackerStore(DOMAIN, host=db_url)
+    try:
+        tracker = new_conversation(ours, "r2")
+        turn(tracker, 1)
+        asyncio.run(ours.save(tracker))
+        asyncio.run(ours.retrieve_for_reading("r2"))
+        elsewhere = asyncio.run(replica.retrieve("r2"))
+        turn(elsewhere, 2)
+        asyncio.run(replica.save(elsewhere))
+        read = asyncio.run(ours.retrieve_for_reading("r2"))
+        assert as_dicts(read) == as_dicts(asyncio.run(rasa.retrieve("r2")))
+        assert read.get_slot("request_type") == "value 2"
+    finally:
+        for store in (ours, rasa, replica):
+            store.engine.dispose()

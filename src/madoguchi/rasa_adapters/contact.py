@@ -50,8 +50,17 @@ def pending() -> PendingContacts:
 
 
 async def _tracker(agent: Any, sender: str) -> Any:
+    """The conversation, only read here: DurableSQLTrackerStore's kept one when it has it."""
     store = getattr(agent, "tracker_store", None)
-    return None if store is None else await store.retrieve(sender)
+    if store is None:
+        return None
+    reading = getattr(getattr(store, "_tracker_store", store), "retrieve_for_reading", None)
+    if reading is not None:
+        try:
+            return await reading(sender)
+        except Exception:  # as Rasa's fail-safe wrapper would: its own retrieve decides
+            pass
+    return await store.retrieve(sender)
 
 
 def _asked(tracker: Any, text: str) -> tuple[str | None, str | None]:

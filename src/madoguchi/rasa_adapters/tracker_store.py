@@ -68,6 +68,9 @@ class _Kept:
     events: list[Event]  # what Rasa's retrieve would return, parsed
     session_start: float | None  # timestamp of the latest SessionStarted, as Rasa filters by
     used: float
+    # The tracker the channel guard reads (never handed to Rasa, which changes its own), kept
+    # up to date with each save instead of being rebuilt from every event for each read.
+    view: DialogueStateTracker | None = None
 
 
 def _shallow_copy(event: Event) -> Event:
@@ -127,6 +130,12 @@ class DurableSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Any:
         return await self._patiently("retrieve", lambda: self._retrieve_kept(sender_id))
 
+    async def retrieve_for_reading(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation as `retrieve` reads it, for a reader that changes nothing (the
+        channel guard reads two things in it before every turn): the same tracker object is
+        handed to every such reader until the conversation changes."""
+        return await self._patiently("retrieve", lambda: self._read_kept(sender_id))
+
     async def retrieve_full_tracker(self, conversation_id: str) -> Any:
         return await self._patiently("retrieve", lambda: super(
             DurableSQLTrackerStore, self).retrieve_full_tracker(conversation_id))
@@ -180,6 +189,20 @@ class DurableSQLTrackerStore(SQLTrackerStore):
                                     time.monotonic()))
         return self._tracker(sender_id, events)
 
+    async def _read_kept(self, sender_id: str) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            kept = self._fresh(sender_id, self._stamp(session, sender_id))
+        if kept is None:
+            tracker = await self._retrieve_kept(sender_id)  # nobody else has this one
+            kept = self._kept.get(sender_id)
+            if tracker is not None and kept is not None \
+                    and len(kept.events) == len(tracker.events):
+                kept.view = tracker
+            return tracker
+        if kept.view is None:
+            kept.view = self._tracker(sender_id, kept.events)
+        return kept.view
+
     async def _append(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
         with self.session_scope() as session:
@@ -211,8 +234,11 @@ class DurableSQLTrackerStore(SQLTrackerStore):
                 for _, _, timestamp, _ in written):
             self._kept.pop(sender_id, None)  # Rasa's read would start elsewhere: read it next
             return
-        kept.events = kept.events + deserialise_events(
-            [json.loads(data) for _, _, _, data in written])
+        added = deserialise_events([json.loads(data) for _, _, _, data in written])
+        kept.events = kept.events + added
+        if kept.view is not None:
+            for event in added:
+                kept.view.update(_shallow_copy(event))
         kept.stamp = (stamp[0] + len(written),
                       max(i for i in [stamp[1], *(w[0] for w in written)] if i is not None))
 
