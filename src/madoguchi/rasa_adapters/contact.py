@@ -49,12 +49,18 @@ def pending() -> PendingContacts:
     return PendingContacts(session_factory(make_engine(settings().database_url)))
 
 
+def _store(agent: Any) -> Any:
+    """The agent's tracker store, under Rasa's fail-safe wrapper if there is one."""
+    store = getattr(agent, "tracker_store", None)
+    return getattr(store, "_tracker_store", store)
+
+
 async def _tracker(agent: Any, sender: str) -> Any:
     """The conversation, only read here: DurableSQLTrackerStore's kept one when it has it."""
     store = getattr(agent, "tracker_store", None)
     if store is None:
         return None
-    reading = getattr(getattr(store, "_tracker_store", store), "retrieve_for_reading", None)
+    reading = getattr(_store(agent), "retrieve_for_reading", None)
     if reading is not None:
         try:
             return await reading(sender)
@@ -113,6 +119,10 @@ async def join_split_number(agent: Any, sender: str, text: str) -> tuple[str, se
     label = LABELS[MY_NUMBER if kinds == {MY_NUMBER} else CREDIT_CARD]
     try:
         await asyncio.to_thread(_rewrite_previous, sender, latest.text, latest.text[:start] + label)
+        # What the store keeps of the conversation still has the first half in clear.
+        forget = getattr(_store(agent), "forget", None)
+        if forget is not None:
+            forget(sender)
     except Exception as exc:
         logger.error("the previous message of %s could not be masked: %s", sender,
                      type(exc).__name__)
