@@ -13,6 +13,8 @@ next whole.
    (Agent.parse_message) and the response's JSON. The straightforward paths run in the same
    command as the baseline: fugashi's node objects for MeCab, and CountVectorizer on one
    Stretch per row for the features (what training uses).
+   These stages read all 5,000 characters; Rasa's graph reads as config.yml's tokenizer says
+   (read_last_chars: from the first sentence within the last 1,000 characters).
 2. A real `rasa run --enable-api`, asked through POST /model/parse as bench/nlu.py asks it:
    p50/p95 for longest_message() (40 times), the 20 slices (twice each) and the held-out
    messages (short), client round trip included. Results in bench/out/parse.json.
