@@ -103,6 +103,22 @@ def test_the_whole_and_the_clauses_give_the_same_matrix_as_one_stretch_each(mode
     assert fast.shape == plain.shape
 
 
+@pytest.mark.parametrize("kinds", [("words", "chars"), ("words",), ("readings",)])
+def test_any_choice_of_feature_kinds_gives_the_same_matrix(kinds):
+    """The bench's ablation trains without readings: the fast path must not assume them."""
+    examples = [(tokenize(t), i) for t, i in _examples(
+        sorted((ROOT / "data/nlu").glob("**/*.yml")))[:400]]
+    small = IntentModel.fit(examples, ModelConfig(kinds=kinds, max_iter=5))
+    text = MESSAGES[-5]
+    words = tokenize(text)
+    spans = [(0, len(words)), (5, 6), (len(words) - 50, len(words))]
+    fast = small.featurizer.transform_spans([w.lemma.lower() for w in words],
+                                            [w.reading for w in words], spans)
+    plain = small.featurizer.transform([Stretch.of(words[a:b]) for a, b in spans])
+    assert (fast != plain).nnz == 0
+    assert small.rank(text, words)
+
+
 @pytest.mark.parametrize("dense_table", [0, 10**9])
 def test_reading_grams_are_found_by_search_or_by_table_alike(monkeypatch, dense_table):
     monkeypatch.setattr(features_module, "_DENSE_TABLE", dense_table)

@@ -146,7 +146,7 @@ class Featurizer:
             if len(pairs):
                 pieces.append(pairs[a : max(a, b - 1)])
             low, high = reading_at[a], reading_at[b]
-            for n, at in zip((2, 3, 4), grams, strict=True):
+            for n, at in zip((2, 3, 4)[: len(grams)], grams, strict=True):
                 pieces.append(at[low : max(low, high - n + 1)])
             found = np.concatenate(pieces)
             found = found[found >= 0]
