@@ -176,6 +176,25 @@ def sender() -> str:
     return new_sender()
 
 
+def words_in(stored: str) -> str:
+    """The text values of a stored event's JSON, one per line: what a customer or the bot
+    wrote. Timestamps and confidences are left out, their digits can spell any number."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(stored))
+    return "\n".join(found)
+
+
 def texts(messages: list[dict]) -> str:
     """Everything the customer saw, joined, for assertions on wording."""
     return "\n".join(m.get("text", "") for m in messages)
