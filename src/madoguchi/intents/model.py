@@ -28,6 +28,7 @@ import scipy.sparse
 from sklearn.linear_model import LogisticRegression
 
 from madoguchi.intents.features import KINDS, Featurizer, Stretch, WordLike
+from madoguchi.intents.scenes import composed_examples
 from madoguchi.text.sentences import message_clauses
 
 META_FILE = "intent_model.json"
@@ -51,6 +52,9 @@ class ModelConfig:
     # Only the last clauses of a very long message are read one by one: the wish is near the
     # end, and the work per message stays bounded.
     max_clauses: int = 12
+    # Training examples composed of a scene from our complaints and out-of-scope examples and a
+    # short request after it (madoguchi.intents.scenes): the wish decides, not the story.
+    composed_scenes: int = 0
 
     def validate(self) -> None:
         if not self.kinds or set(self.kinds) - set(KINDS):
@@ -59,6 +63,8 @@ class ModelConfig:
             raise ValueError("max_iter, max_clauses >= 1 and last_clause_weight >= 1 required")
         if self.whole_weight < 0:
             raise ValueError("whole_weight must be >= 0")
+        if self.composed_scenes < 0:
+            raise ValueError("composed_scenes must be >= 0")
 
 
 class IntentModel:
@@ -84,6 +90,7 @@ class IntentModel:
         labels = sorted({label for _, label in examples})
         if len(labels) < 2:
             raise ValueError(f"an intent model needs at least two intents, got {labels}")
+        examples = [*examples, *composed_examples(examples, config.composed_scenes, random_state)]
         featurizer = Featurizer(config.kinds, dict(config.min_df))
         x = featurizer.fit_transform([Stretch.of(words) for words, _ in examples])
         clf = LogisticRegression(
@@ -148,6 +155,7 @@ class IntentModel:
                 "last_clause_weight": self.config.last_clause_weight,
                 "whole_weight": self.config.whole_weight,
                 "max_clauses": self.config.max_clauses,
+                "composed_scenes": self.config.composed_scenes,
             },
             "vocabularies": self.featurizer.vocabularies(),
         }
@@ -163,6 +171,7 @@ class IntentModel:
             kinds=tuple(raw["kinds"]), min_df=tuple(sorted(raw["min_df"].items())),
             max_iter=raw["max_iter"], last_clause_weight=raw["last_clause_weight"],
             whole_weight=raw["whole_weight"], max_clauses=raw["max_clauses"],
+            composed_scenes=raw.get("composed_scenes", 0),
         )
         featurizer = Featurizer(config.kinds, dict(config.min_df), meta["vocabularies"])
         coef = np.load(folder / COEF_FILE, allow_pickle=False)

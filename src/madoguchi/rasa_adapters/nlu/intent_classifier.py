@@ -61,6 +61,7 @@ class JapaneseIntentClassifier(GraphComponent, IntentClassifier):
             "last_clause_weight": defaults.last_clause_weight,
             "whole_weight": defaults.whole_weight,
             "max_clauses": defaults.max_clauses,
+            "composed_scenes": defaults.composed_scenes,
             "ranking_length": 10,
             "random_state": 42,
         }
@@ -80,6 +81,7 @@ class JapaneseIntentClassifier(GraphComponent, IntentClassifier):
             last_clause_weight=float(config["last_clause_weight"]),
             whole_weight=float(config["whole_weight"]),
             max_clauses=int(config["max_clauses"]),
+            composed_scenes=int(config["composed_scenes"]),
         )
         try:
             model_config.validate()
