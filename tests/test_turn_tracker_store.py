@@ -29,6 +29,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
 from madoguchi.rasa_adapters.tracker_store import DurableSQLTrackerStore, _shallow_copy
@@ -133,3 +134,33 @@ def test_a_conversation_changed_in_place_is_read_again_once_forgotten(db_url) ->
     finally:
         ours.engine.dispose()
         rasa.engine.dispose()
+
+
+# --- connections ------------------------------------------------------------------------------
+
+def test_a_conversation_on_an_sqlite_file_is_served_by_one_kept_connection(sqlite_url) -> None:
+    """Opening and closing an SQLite file's connection per session (SQLAlchemy 1.4's default)
+    checkpoints and recreates the WAL at every save; the store keeps its connection instead,
+    and what it reads is still what Rasa reads, after its own writes and another replica's."""
+    ours, rasa = _store(sqlite_url)
+    replica = DurableSQLTrackerStore(DOMAIN, host=sqlite_url)
+    opened: list[object] = []
+    sa_event.listen(ours.engine, "connect", lambda conn, _record: opened.append(conn))
+    try:
+        tracker = new_conversation(ours, "c1")
+        asyncio.run(ours.save(tracker))
+        for n in range(5):
+            asyncio.run(ours.retrieve_for_reading("c1"))
+            tracker = asyncio.run(ours.retrieve("c1"))
+            turn(tracker, n)
+            asyncio.run(ours.save(tracker))
+            elsewhere = asyncio.run(replica.retrieve("c1"))
+            turn(elsewhere, 100 + n)
+            asyncio.run(replica.save(elsewhere))
+            read = asyncio.run(ours.retrieve_for_reading("c1"))
+            assert as_dicts(read) == as_dicts(asyncio.run(rasa.retrieve("c1")))
+            assert read.get_slot("request_type") == f"value {100 + n}"
+        assert len(opened) == 1
+    finally:
+        for store in (ours, rasa, replica):
+            store.engine.dispose()

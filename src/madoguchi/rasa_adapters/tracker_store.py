@@ -26,7 +26,8 @@ reads it. A save appends the new events and extends the kept ones with them as a
 read them back (parsed from the JSON just written). A new session, an event older than the
 session's start, or a conversation idle for `CACHE_IDLE_SECONDS` (longer than nothing: retention
 rewrites only conversations idle for days, in place) drops what was kept. The SQLite file gets
-the same settings as madoguchi's own tables (WAL, synchronous NORMAL).
+the same settings as madoguchi's own tables (WAL, synchronous NORMAL), and its connections are
+kept between turns instead of opened and closed for every read and save.
 
 Importing this module also applies madoguchi.rasa_adapters.fast_paths.
 """
@@ -99,7 +100,7 @@ class DurableSQLTrackerStore(SQLTrackerStore):
                               else settings().tracker_patience)
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **_engine_kwargs(url))
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
@@ -251,6 +252,24 @@ class DurableSQLTrackerStore(SQLTrackerStore):
 
     async def keys(self) -> Any:
         return await self._patiently("keys", lambda: super(DurableSQLTrackerStore, self).keys())
+
+
+def _engine_kwargs(url: Any) -> dict[str, Any]:
+    """Rasa's engine arguments; for an SQLite file, a pool that keeps its connections.
+
+    SQLAlchemy 1.4 opens and closes an SQLite file's connection for every session (NullPool).
+    Closing the last connection checkpoints the WAL into the database and deletes it, and the
+    next write creates it again: about 10 ms of a turn's save, and a connection opened for each
+    of a turn's three reads (issue 14's profile). A kept connection is only ever used by one
+    session at a time, whichever thread holds it (as SQLAlchemy 2.0 pools SQLite files).
+    """
+    kwargs = create_engine_kwargs(url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+            and not database.startswith("file::memory:"):
+        kwargs["poolclass"] = sa.pool.QueuePool
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "check_same_thread": False}
+    return kwargs
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
