@@ -142,3 +142,28 @@ def test_callers_may_change_their_states_without_touching_the_kept_ones() -> Non
                 sub.clear()
     del states[:]
     assert tracker.past_states(DOMAIN) == fresh_states(tracker)
+
+
+def test_every_option_on_one_growing_tracker_walks_its_events_once_per_event(
+        monkeypatch) -> None:
+    """As a prediction asks: each set of options in turn, about the same tracker; the applied
+    events are taken again only once the tracker has a new event (appended or capped)."""
+    walks = []
+    applied_events = DialogueStateTracker.applied_events
+
+    def counted(tracker: DialogueStateTracker) -> list:
+        walks.append(len(tracker.events))
+        return applied_events(tracker)
+
+    monkeypatch.setattr(DialogueStateTracker, "applied_events", counted)
+    tracker = DialogueStateTracker("conversation-3", DOMAIN.slots)
+    capped = DialogueStateTracker("conversation-4", DOMAIN.slots, max_event_history=6)
+    for event in itertools.chain.from_iterable(turns()):
+        for current in (tracker, capped):
+            current.update(_shallow_copy(event), DOMAIN)
+            walks.clear()
+            for options in OPTIONS:
+                assert current.past_states(DOMAIN, **options) == \
+                    fast_paths._original_states(DOMAIN, current, **options)
+            # Rasa's own states walk it once per call; ours once for all the options.
+            assert walks.count(len(current.events)) == 1 + len(OPTIONS)

@@ -15,6 +15,8 @@ call whose events begin with the same events (compared by type, timestamp and wh
 in them) continues from where the last one stopped; any other tracker (a rewound one, another
 conversation under the same id) is replayed from its start as Rasa does, and replaces what was
 kept. Callers receive their own copies of the states (they delete keys and states in place).
+The policies ask three times per prediction, with different options, about the same tracker:
+its applied events, which walk the whole conversation, are taken once until it has a new event.
 
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
@@ -126,6 +128,33 @@ def _own(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for state in states]
 
 
+# The latest tracker's applied events and their marks: (tracker, event count, last event,
+# applied events, marks). The policies ask for the states of one tracker three times in a
+# prediction (once per set of options); the applied events and marks walk the whole
+# conversation, so they are taken once for as long as the tracker has no new event.
+_applied_kept: list[tuple[Any, ...] | None] = [None]
+
+
+def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list[tuple[Any, ...]]]:
+    """`tracker.applied_events()` and their marks, again only when the tracker has changed.
+
+    A tracker only ever grows (`update` appends; a capped history drops its oldest event and
+    changes the last one), so the same object with as many events and the same last one has
+    the same applied events. The tracker is held, so its id cannot be reused meanwhile.
+    """
+    events = tracker.events
+    last = events[-1] if events else None
+    with _replays_lock:
+        kept = _applied_kept[0]
+    if kept is not None and kept[0] is tracker and kept[1] == len(events) and kept[2] is last:
+        return kept[3], kept[4]
+    applied = tracker.applied_events()
+    marks = [_mark(event) for event in applied]
+    with _replays_lock:
+        _applied_kept[0] = (tracker, len(events), last, applied, marks)
+    return applied, marks
+
+
 def states_for_tracker_history(
     self: Domain,
     tracker: DialogueStateTracker,
@@ -139,8 +168,7 @@ def states_for_tracker_history(
                                 rule_only_data)
     key = (tracker.sender_id, id(self), omit_unset_slots, ignore_rule_only_turns,
            repr(rule_only_data))
-    applied = tracker.applied_events()
-    marks = [_mark(event) for event in applied]
+    applied, marks = _applied_and_marks(tracker)
     with _replays_lock:
         replay = _replays.pop(key, None)
     if replay is None or len(replay.marks) > len(marks) \
