@@ -18,6 +18,15 @@ kept. Callers receive their own copies of the states (they delete keys and state
 The policies ask three times per prediction, with different options, about the same tracker:
 its applied events, which walk the whole conversation, are taken once until it has a new event.
 
+3. Rasa sends every action-server call the whole conversation (every event, as JSON) and the
+domain: 30 KB at the first turn, 180 KB by the fiftieth, serialised, sent, parsed and collected
+again for each call (issue 14's profile). The notice answers (CURRENT_TURN_ACTIONS) read only the
+latest message, the slots and the active loop, never an earlier event nor the domain
+(tests/test_turn_action_calls.py runs them on a tracker whose history cannot be read): a call to
+one of them carries the current turn's events (from the customer's latest message on) and no
+domain; everything else in the tracker's state is what Rasa sends. Every other action gets
+exactly Rasa's call.
+
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
 
@@ -29,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import rasa
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
@@ -36,7 +46,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 _SUFFIX = (". Failed to validate Action server response from API, make sure your response "
            "from the Action endpoint is valid. For more information about the format visit "
@@ -195,13 +205,47 @@ def states_for_tracker_history(
 states_for_tracker_history.rasa_original = _original_states  # type: ignore[attr-defined]
 
 
+# Custom actions that read the latest message, the slots and the active loop of the tracker, and
+# neither its earlier events nor the domain (actions/notice.py).
+CURRENT_TURN_ACTIONS = frozenset({"action_answer_notice", "action_notice_gap",
+                                  "action_out_of_scope"})
+# Rasa's own, even if this module is executed again (or the bench's profiler wrapped it).
+_original_call_format = getattr(RemoteAction._action_call_format, "rasa_original",
+                                RemoteAction._action_call_format)
+
+
+def current_turn(events: Any) -> list[Event]:
+    """The events from the customer's latest message on (all of them if there is none)."""
+    events = list(events)
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], UserUttered):
+            return events[i:]
+    return events
+
+
+def action_call_format(self: RemoteAction, tracker: DialogueStateTracker,
+                       domain: Domain) -> dict[str, Any]:
+    """`RemoteAction._action_call_format`; for CURRENT_TURN_ACTIONS, the current turn's events
+    and no domain."""
+    if self.name() not in CURRENT_TURN_ACTIONS:
+        return _original_call_format(self, tracker, domain)
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in current_turn(tracker.events)]
+    return {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+            "version": rasa.__version__}
+
+
+action_call_format.rasa_original = _original_call_format  # type: ignore[attr-defined]
+
+
 def install() -> None:
     """Put the fast paths in Rasa's place (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
+    RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
 
 
 install()
 
-__all__ = ["ValidationError", "install", "reply_validator", "states_for_tracker_history",
-           "validate_action_result"]
+__all__ = ["CURRENT_TURN_ACTIONS", "ValidationError", "action_call_format", "current_turn",
+           "install", "reply_validator", "states_for_tracker_history", "validate_action_result"]
