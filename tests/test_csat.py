@@ -98,6 +98,15 @@ def test_the_comment_is_masked_like_every_customer_text_and_taken_once(book: Csa
     assert book.get("c1").comment == stored
 
 
+def test_a_comment_keeps_the_label_of_a_placeholder_and_not_its_id(book: CsatBook) -> None:
+    # What the chat channel hands over: contact data as placeholders with an id.
+    book.ask("c1", "goodbye")
+    book.rate("c1", 3)
+    said = "折り返しは［電話番号#a78465e3］に。メールは［メールアドレス#0f1e2d3c］です"
+    stored = book.comment("c1", said).comment
+    assert stored == "折り返しは［電話番号］に。メールは［メールアドレス］です"
+
+
 def test_words_that_mean_no_comment() -> None:
     texts = question_texts()
     assert texts.is_skip("コメントなし") and texts.is_skip("特にありません。") and texts.is_skip("")

@@ -100,10 +100,16 @@ def parse_score(value: Any) -> int:
 
 
 def mask_comment(text: str) -> str:
-    """The comment as it is kept: personal data as labels (the finder loads spaCy: late)."""
-    from madoguchi.text.pii import mask
+    """The comment as it is kept: personal data as labels (the finder loads spaCy: late).
 
-    return mask(text, style="label")
+    The chat channel already turned the customer's contact data into placeholders with an id
+    (［電話番号#a78465e3］). The id names a row in the pending store that the comment has no
+    use for, so only the label is kept, as the README promises.
+    """
+    from madoguchi.text.pii import mask
+    from madoguchi.text.pii.contact import strip_tokens
+
+    return mask(strip_tokens(text), style="label")
 
 
 @dataclass(frozen=True)
