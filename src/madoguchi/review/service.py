@@ -21,6 +21,7 @@ from madoguchi.conversation import events as ce
 from madoguchi.conversation import transcript
 from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
+from madoguchi.text.pii import mask_forbidden
 from madoguchi.tickets import InvalidField, NotFound, Ticket
 
 from . import events as ev
@@ -195,9 +196,6 @@ class ReviewService:
             raise InvalidField("コメントを入力してください (body must be non-empty text)")
         if len(body) > MAX_COMMENT:
             raise InvalidField(f"コメントは{MAX_COMMENT}文字までです")
-        # Imported on use: the PII finder loads spaCy, which takes seconds.
-        from madoguchi.text.pii import mask_forbidden
-
         body = mask_forbidden(body.strip())[0]
         who = actor_name(actor)
         self.refresh()
@@ -241,8 +239,6 @@ class ReviewService:
             if value is None:
                 raise InvalidField(f"event {event_id} has no field {field_name!r}")
             # Card and individual numbers are never shown, even if an old row still holds one.
-            from madoguchi.text.pii import mask_forbidden
-
             value = mask_forbidden(value)[0] if isinstance(value, str) else value
             entry = ReviewAudit(at=db.utcnow(), actor=who, action="reveal", sender_id=sender_id,
                                 details={"event_id": event_id, "field": field_name,
