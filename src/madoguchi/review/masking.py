@@ -11,6 +11,10 @@ Three layers, because the finder alone cannot know a name or an address:
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from madoguchi.text.pii.contact import PLACEHOLDER_RE, strip_tokens
@@ -26,6 +30,45 @@ PERSONAL_SLOTS: dict[str, str] = {
     "status_contact": "［状況確認の連絡先］",
 }
 MASKED = "［非表示］"
+
+# What a slot's value must look like to be personal data worth hiding wherever it appears
+# again: a learnt value is replaced in every text of the conversation, the bot's included, so
+# a value that is no datum (「なし」 for the member number) would rewrite ordinary words
+# (「問題なしです」). Slots not named here take any value that is not a non-answer.
+_DIGITS = re.compile(r"\d")
+_SHAPES: dict[str, Callable[[str], bool]] = {
+    "member_number": lambda v: len(_DIGITS.findall(v)) >= 4,
+    "phone": lambda v: len(_DIGITS.findall(v)) >= 6,
+    "email": lambda v: "@" in v,
+}
+# The answers that give no datum («none», «I don't know») are the form's words for them, in
+# data/requests/cues.yml (answers.member_none, answers.unknown): one list for both uses.
+_NON_ANSWER_LISTS = ("member_none", "unknown")
+_TRAILING = re.compile(r"(?:です|でした)?[。.!！?？]*$")
+
+
+def _key(value: str) -> str:
+    """A value as compared with the non-answers: NFKC, no white space, no closing です。."""
+    folded = "".join(unicodedata.normalize("NFKC", value).split())
+    return _TRAILING.sub("", folded)
+
+
+@lru_cache(maxsize=1)
+def non_answers() -> frozenset[str]:
+    """The words that answer a contact question with no datum (なし, 不明, わからない …)."""
+    from madoguchi.requests.types import CUES_FILE, data_dir, read_yaml
+
+    answers = read_yaml(data_dir() / CUES_FILE).get("answers") or {}
+    return frozenset(_key(str(w)) for name in _NON_ANSWER_LISTS for w in answers.get(name) or ())
+
+
+def is_personal_value(slot: str, value: str) -> bool:
+    """Whether `value` of a personal slot can be personal data (and not 「なし」 or 「不明」)."""
+    folded = unicodedata.normalize("NFKC", value)
+    if _key(folded) in non_answers():
+        return False
+    shape = _SHAPES.get(slot)
+    return shape is None or shape(folded)
 
 
 def mask_pii(text: str) -> str:
@@ -44,8 +87,11 @@ class ConversationMasker:
         self.known: dict[str, str] = {}  # raw value -> label
 
     def learn(self, slot: str, value: Any) -> None:
+        """Hide this slot's value wherever it appears again, if it can be personal data."""
         label = PERSONAL_SLOTS.get(slot)
         if not label or not isinstance(value, str) or PLACEHOLDER_RE.fullmatch(value.strip()):
+            return
+        if not is_personal_value(slot, value):
             return
         for variant in (value.strip(), "".join(value.split())):
             if len(variant) >= 2:
