@@ -13,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from madoguchi.infra.rasa_auth import bearer
 from madoguchi.infra.settings import project_root
-from madoguchi.runtime.launcher import Launcher, Service, free_port, rasa_service
+from madoguchi.runtime.launcher import Launcher, Service, free_port, rasa_service, run_secrets
 
 ROOT = project_root()
 OUT = ROOT / "bench" / "out"
@@ -50,16 +51,24 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def api_auth() -> dict[str, str]:
+    """The header Rasa's HTTP API wants: the servers the benches start run behind this
+    process's token, in every profile (the launcher's `run_secrets`)."""
+    return {"Authorization": bearer(run_secrets().rasa_token)}
+
+
 def post_json(url: str, payload: dict, timeout: float = 30.0) -> dict | list:
     request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        url, data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", **api_auth()},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
 def get_json(url: str, timeout: float = 30.0) -> dict | list:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=api_auth()),
+                                timeout=timeout) as response:
         return json.loads(response.read())
 
 

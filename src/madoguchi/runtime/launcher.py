@@ -59,20 +59,17 @@ class RunSecrets:
     session_secret: str
 
     def env(self) -> dict[str, str]:
+        """What every child gets: Rasa's token in every profile (the API is always on, and a
+        page open in a developer's browser could otherwise `PUT /model`), so the desk can call
+        it; the production mark only where this run is production."""
         out = {
+            "MADOGUCHI_RASA_TOKEN": self.rasa_token,
             "MADOGUCHI_ACTION_TOKEN": self.action_token,
             "MADOGUCHI_SESSION_SECRET": self.session_secret,
         }
-        if self.api_token_required:
-            out["MADOGUCHI_RASA_TOKEN"] = self.rasa_token
+        if settings().production:
             out["MADOGUCHI_PRODUCTION"] = "1"
         return out
-
-    @property
-    def api_token_required(self) -> bool:
-        """Production (MADOGUCHI_PRODUCTION, or a token someone set): Rasa's API wants it."""
-        current = settings()
-        return current.production or bool(current.rasa_token)
 
 
 def enter_production_if_exposed(host: str, profile: str) -> bool:
@@ -98,10 +95,10 @@ def run_secrets() -> RunSecrets:
 
 def keep_api_token(path: Path) -> Path | None:
     """Write this run's Rasa token to `path`, readable by its owner only, when it was made here
-    (production, MADOGUCHI_RASA_TOKEN unset): how the person who ran `make run` calls Rasa's API
-    by hand. Nothing is written when the token came from the environment (its owner knows it)
-    or when the API wants none (a loopback run that is not production)."""
-    if settings().rasa_token or not settings().production:
+    (MADOGUCHI_RASA_TOKEN unset, in any profile): how the person who ran `make run` calls
+    Rasa's API by hand. Nothing is written when the token came from the environment (its owner
+    knows it)."""
+    if settings().rasa_token:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,11 +132,11 @@ def rasa_service(
     auth_token: str | None = None,
     credentials: Path | None = None,
 ) -> Service:
-    """Rasa with its API on, behind its token (`auth_token`, else this run's), through
-    `madoguchi.runtime.rasa_server`: the token is not on the command line, and browsers may
-    call it only from the desk's and MADOGUCHI_CHAT_ORIGINS' pages (CORS)."""
-    secrets_ = run_secrets()
-    token = auth_token or (secrets_.rasa_token if secrets_.api_token_required else None)
+    """Rasa with its API on, always behind a token (`auth_token`, else this run's, made when
+    none is configured; issue 15, item 7), through `madoguchi.runtime.rasa_server`: the token
+    is not on the command line, and browsers may call it only from the desk's and
+    MADOGUCHI_CHAT_ORIGINS' pages (CORS)."""
+    token = auth_token or run_secrets().rasa_token
     argv = [
         sys.executable, "-m", "madoguchi.runtime.rasa_server", "run", "--enable-api",
         "--model", str(model),
@@ -149,7 +146,7 @@ def rasa_service(
         "--port", str(port),
     ]
     return Service("rasa", argv, f"http://127.0.0.1:{port}/status",
-                   env={"MADOGUCHI_RASA_TOKEN": token or ""}, health_token=token)
+                   env={"MADOGUCHI_RASA_TOKEN": token}, health_token=token)
 
 
 def action_service(root: Path, *, port: int = 5055, host: str = "127.0.0.1") -> Service:

@@ -33,8 +33,21 @@ def origin_pattern(origin: str) -> str:
     return origin.rstrip("/")
 
 
+class OpenApiRefused(SystemExit):
+    """`--enable-api` without a token: refused in every profile (issue 15, item 7)."""
+
+
 def rasa_argv(argv: list[str], token: str | None, origins: tuple[str, ...] = ()) -> list[str]:
-    """Rasa's own command line for `argv` (without the program name)."""
+    """Rasa's own command line for `argv` (without the program name).
+
+    An API without a token would let any local process, or any page a browser on this machine
+    opens, `PUT /model` (code execution) or forge events, so `--enable-api` needs one; the
+    launcher always hands one over (MADOGUCHI_RASA_TOKEN, made per run when unset).
+    """
+    if "--enable-api" in argv and not token:
+        raise OpenApiRefused(
+            "Rasa's HTTP API is enabled without a token: set MADOGUCHI_RASA_TOKEN "
+            "(the launcher makes one per run)")
     out = [*argv, "--cors", *(origin_pattern(o) for o in (*DESK_ORIGINS, *origins))]
     if token:
         # `--opt=value`: a token may start with "-" (token_urlsafe), which argparse would take
