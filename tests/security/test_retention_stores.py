@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import String, Text, select
 from sqlalchemy.types import JSON
 
+from madoguchi.assist.summary import summarize
 from madoguchi.conversation.table import EVENTS
 from madoguchi.infra import db
+from madoguchi.infra.webhook import Outbox, OutboxMessage, Webhook, handoff_payload
 from madoguchi.privacy import stores
 from madoguchi.privacy.pending_contact import PendingContacts
 from madoguchi.review import filters as flt
@@ -78,6 +80,15 @@ def dump(engine, extra: str = "") -> str:
     return "\n".join(p for p in parts if p)
 
 
+WEBHOOK = Webhook(url="http://127.0.0.1:9/never-called", secret="retention-test")
+
+
+def outbox_bodies(sessions) -> list[str]:
+    with sessions() as session:
+        return list(session.execute(select(OutboxMessage.body).order_by(OutboxMessage.id))
+                    .scalars())
+
+
 def found(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
@@ -110,7 +121,7 @@ def test_retention_has_a_clearer_for_every_store_of_the_inventory():
     assert {s.name for s in stores.STORES} >= {
         "events", "review_conversations", "review_comments", "review_audit", "tickets",
         "ticket_notes", "audit_entries", "csat_surveys", "pending_contact",
-        "var/review/nlu_review.yml"}
+        "webhook_outbox", "var/review/nlu_review.yml"}
 
 
 def test_retention_leaves_no_contact_data_in_any_store(engine, db_url, tmp_path, monkeypatch):
@@ -152,6 +163,13 @@ def test_retention_leaves_no_contact_data_in_any_store(engine, db_url, tmp_path,
                              letter=f"{ADDRESS}\n{NAME}様\n開示いたします。")
     assert tickets.get(ref).status == "resolved"
 
+    # The handoff announcement, as the action server writes it: the ticket's summary inside.
+    outbox = Outbox(sessions, WEBHOOK)
+    data = tickets.get(ref).to_dict()
+    outbox.enqueue("handoff", handoff_payload(data, summary=summarize(
+        data["customer_words"].splitlines(), data).as_dict()))
+    assert "［氏名］様" in outbox_bodies(sessions)[0]  # the summary: about the customer
+
     # CSAT with the customer's own words, and contact data waiting for a ticket.
     book = CsatBook(sessions)
     book.ask(sender, "goodbye", ticket_reference=ref)
@@ -166,6 +184,7 @@ def test_retention_leaves_no_contact_data_in_any_store(engine, db_url, tmp_path,
                            training_file=training_file)
 
     assert result.conversations == 1 and result.tickets == 1
+    assert outbox_bodies(sessions) == [] and result.others["webhook_outbox"] == 1
     assert found(dump(engine, training_file.read_text(encoding="utf-8"))) == []
     # The training file is still Rasa NLU YAML with the example, masked.
     assert "［氏名］" in training_file.read_text(encoding="utf-8")
@@ -193,3 +212,27 @@ def test_a_returning_customer_is_anonymised_again_once_the_new_words_are_old(eng
         conv = session.execute(select(Conversation).where(
             Conversation.sender_id == sender)).scalar_one()
         assert conv.anonymised_at is not None and conv.turns == 2
+
+
+def test_announcements_go_once_older_than_the_limit_delivered_or_not(engine):
+    now = datetime.now(timezone.utc)
+    sessions = db.session_factory(engine)
+    ticket = {"reference": "PRV-20260101-0001", "request_types": ["disclosure"]}
+    summary = summarize([f"{NAME}と申します。開示をお願いします"], ticket).as_dict()
+    ages = {"delivered long ago": 100, "never delivered": 90, "recent": 5}
+    outbox = Outbox(sessions, WEBHOOK)
+    ids = {what: outbox.enqueue("handoff", handoff_payload(ticket, summary=summary))
+           for what in ages}
+    with db.write_session(sessions) as session:  # as if written and sent that long ago
+        session.get(OutboxMessage, ids["delivered long ago"]).delivered_at = now - timedelta(
+            days=99)
+        for what, days in ages.items():
+            session.get(OutboxMessage, ids[what]).created_at = now - timedelta(days=days)
+
+    result = retention.run(engine, 30, now=now)
+
+    with sessions() as session:
+        left = set(session.execute(select(OutboxMessage.id)).scalars())
+    assert left == {ids["recent"]}
+    assert result.others["webhook_outbox"] == 2
+    assert result.others["webhook_outbox_undelivered"] == 1

@@ -100,6 +100,14 @@ STORES: tuple[Store, ...] = (
           "its conversation's rows", "purge_pending_contact",
           clear_contact="the customer's contact data for at most a few hours, until the "
                         "ticket takes it"),
+    Store("webhook_outbox", TABLE,
+          "the handoff announcement as it is signed and sent: reference, types, dates, the "
+          "conversation id and the ticket's summary (headline, facts, a masked gist of the "
+          "customer's first words)", ("body",),
+          "announcements created before the limit deleted, delivered or not: a transport "
+          "queue, not a record (the ticket and its audit log keep the handoff), and a body "
+          "rewritten after it was signed and sent would no longer be what was sent",
+          "purge_webhook_outbox"),
 )
 
 # Tables of madoguchi's metadata with text columns that hold no customer words, and why.
@@ -109,7 +117,6 @@ NO_CUSTOMER_WORDS: dict[str, str] = {
     "review_tags": "supervisors' tags: their own vocabulary",
     "users": "desk users' names, roles and token hashes",
     "desk_sessions": "hashes of login cookies",
-    "webhook_outbox": "the handoff announcement: reference, types, dates (no contact data)",
     "ticket_counters": "reference numbers per day",
 }
 

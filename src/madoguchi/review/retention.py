@@ -13,7 +13,7 @@ calls each store's clearer here:
 - `purge_tickets`: closed tickets last changed before the limit lose their contact data
   (`TicketService.purge_contact`, audited on the ticket) and their free text is masked with
   what that contact data was (`privacy.scrub`);
-- `mask_review_audit`, `purge_pending_contact`: below.
+- `mask_review_audit`, `purge_pending_contact`, `purge_webhook_outbox`: below.
 
 Small transactions: the masking (spaCy, milliseconds a message) happens before a transaction
 opens, and each transaction writes one conversation's events or a few tickets, so the SQLite
@@ -34,7 +34,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -42,6 +42,7 @@ from madoguchi.conversation import events as ev
 from madoguchi.conversation.table import EVENTS, events_table_exists
 from madoguchi.infra import db
 from madoguchi.infra.settings import DEFAULT_RETENTION_DAYS, settings
+from madoguchi.infra.webhook import OutboxMessage
 from madoguchi.privacy.pending_contact import PendingContact, PendingContacts
 from madoguchi.privacy.scrub import scrub_ticket, ticket_masker
 from madoguchi.privacy.stores import STORES
@@ -294,11 +295,40 @@ def purge_pending_contact(job: Job) -> int:
     return done
 
 
+def purge_webhook_outbox(job: Job) -> int:
+    """Handoff announcements created before the cutoff, deleted (a few hundred a transaction).
+
+    Deleted rather than scrubbed: the body is what was signed and sent, and the outbox only
+    carries it to the endpoint; the ticket and its audit log keep the handoff. One still
+    undelivered after the whole retention period announces a ticket the desk has shown for
+    months: it goes too, counted apart so that the run's audit entry says so."""
+    if not inspect(job.engine).has_table(OutboxMessage.__tablename__):
+        return 0
+    deleted, undelivered = 0, 0
+    while True:
+        with job.sessions() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.delivered_at)
+                .where(OutboxMessage.created_at < job.cutoff)
+                .order_by(OutboxMessage.id).limit(ROWS_PER_TRANSACTION)).all()
+        if not rows:
+            break
+        with db.write_session(job.sessions) as session:
+            session.execute(delete(OutboxMessage).where(
+                OutboxMessage.id.in_([row.id for row in rows])))
+        deleted += len(rows)
+        undelivered += sum(1 for row in rows if row.delivered_at is None)
+    job.counts["webhook_outbox"] = deleted
+    job.counts["webhook_outbox_undelivered"] = undelivered
+    return deleted
+
+
 CLEARERS: dict[str, Callable[[Job], int]] = {
     "anonymise_conversations": anonymise_conversations,
     "purge_tickets": purge_tickets,
     "mask_review_audit": mask_review_audit,
     "purge_pending_contact": purge_pending_contact,
+    "purge_webhook_outbox": purge_webhook_outbox,
 }
 
 
