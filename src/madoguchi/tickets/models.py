@@ -54,6 +54,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _columns(row: Any, *leave_out: str) -> dict[str, Any]:
+    """A row's columns as JSON-ready values, but those in `leave_out`."""
+    return {c.name: _jsonable(getattr(row, c.key)) for c in row.__table__.columns
+            if c.name not in leave_out}
+
+
+def _ticket_id(**index: bool) -> Column:
+    """The ticket a row belongs to: the row goes when the ticket goes."""
+    return Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, **index)
+
+
+def _owned(model: str, **options: Any) -> Any:
+    """A ticket's rows of `model`: loaded with the ticket, deleted with it."""
+    return relationship(model, back_populates="ticket", cascade="all, delete-orphan",
+                        lazy="selectin", **options)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -106,34 +123,10 @@ class Ticket(Base):
     fee_amount = Column(Integer)  # yen; None = no fee recorded
     fee_told_at = Column(UTCDateTime)
 
-    audit = relationship(
-        "AuditEntry",
-        back_populates="ticket",
-        order_by="AuditEntry.id",
-        cascade="all, delete-orphan",
-        lazy="selectin",
-    )
-    notes = relationship(
-        "Note",
-        back_populates="ticket",
-        order_by="Note.id",
-        cascade="all, delete-orphan",
-        lazy="selectin",
-    )
-    identity = relationship(
-        "IdentityCheck",
-        back_populates="ticket",
-        uselist=False,
-        cascade="all, delete-orphan",
-        lazy="selectin",
-    )
-    decisions = relationship(
-        "Decision",
-        back_populates="ticket",
-        order_by="Decision.id",
-        cascade="all, delete-orphan",
-        lazy="selectin",
-    )
+    audit = _owned("AuditEntry", order_by="AuditEntry.id")
+    notes = _owned("Note", order_by="Note.id")
+    identity = _owned("IdentityCheck", uselist=False)
+    decisions = _owned("Decision", order_by="Decision.id")
 
     @property
     def decision(self) -> Decision | None:
@@ -146,8 +139,7 @@ class Ticket(Base):
 
     def to_dict(self, *, history: bool = False) -> dict[str, Any]:
         """JSON-ready fields; with `history`, also the audit log and notes."""
-        data = {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns}
-        data.pop("idempotency_key", None)
+        data = _columns(self, "idempotency_key")
         if history:
             data["audit"] = [entry.to_dict() for entry in self.audit]
             data["notes"] = [note.to_dict() for note in self.notes]
@@ -163,9 +155,7 @@ class IdentityCheck(Base):
     __tablename__ = "ticket_identity_checks"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True
-    )
+    ticket_id = _ticket_id(unique=True)
     method = Column(String(32), nullable=False)
     received = Column(Text, nullable=False)  # what we received (documents, the call …)
     received_at = Column(UTCDateTime, nullable=False)
@@ -175,8 +165,7 @@ class IdentityCheck(Base):
     ticket = relationship("Ticket", back_populates="identity")
 
     def to_dict(self) -> dict[str, Any]:
-        return {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns
-                if c.name not in ("id", "ticket_id")}
+        return _columns(self, "id", "ticket_id")
 
 
 class Decision(Base):
@@ -187,9 +176,7 @@ class Decision(Base):
     __table_args__ = (CheckConstraint(f"state IN ({_in(DECISION_STATES)})", name="state"),)
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    ticket_id = _ticket_id(index=True)
     outcome = Column(String(20), nullable=False)
     ground = Column(String(64))
     explanation = Column(Text)
@@ -213,8 +200,7 @@ class Decision(Base):
         return self.approved_at if self.state == "approved" else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {c.name: _jsonable(getattr(self, c.key)) for c in self.__table__.columns
-                if c.name != "ticket_id"}
+        data = _columns(self, "ticket_id")
         data["effective_at"] = _jsonable(self.effective_at)
         return data
 
@@ -225,9 +211,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    ticket_id = _ticket_id(index=True)
     at = Column(UTCDateTime, nullable=False, default=utcnow)
     actor = Column(String(64), nullable=False)
     action = Column(String(32), nullable=False)
@@ -250,9 +234,7 @@ class Note(Base):
     __tablename__ = "ticket_notes"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(
-        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    ticket_id = _ticket_id(index=True)
     at = Column(UTCDateTime, nullable=False, default=utcnow)
     author = Column(String(64), nullable=False)
     body = Column(Text, nullable=False)
