@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.data_files import data_folder, read_yaml
 from madoguchi.notice.model import EXPECTED_IDS
 from madoguchi.requests.types import load_catalogue
 from madoguchi.text.tokenize import katakana, reading
@@ -134,21 +132,14 @@ def parse_replies(raw: Any, source: str = REPLIES_FILE) -> tuple[CannedReply, ..
 
 
 def data_dir() -> Path:
-    bundled = Path(__file__).resolve().parents[3] / "data" / "desk"
-    for folder in (project_root() / "data" / "desk", bundled):
-        if (folder / REPLIES_FILE).is_file():
-            return folder
-    return bundled
+    """The desk's data folder (data/desk), where the canned replies are."""
+    return data_folder("desk", REPLIES_FILE)
 
 
 def load_replies(path: Path | None = None) -> tuple[CannedReply, ...]:
     """Read and check the canned replies (default: data/desk/canned_replies.yml)."""
     path = path or data_dir() / REPLIES_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CannedError(f"{path}: unreadable ({exc})") from exc
-    return parse_replies(raw, str(path))
+    return parse_replies(read_yaml(path, CannedError), str(path))
 
 
 @lru_cache(maxsize=1)

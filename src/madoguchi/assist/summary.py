@@ -19,9 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from madoguchi.assist.canned import data_dir
+from madoguchi.infra.data_files import read_yaml
 from madoguchi.requests.classify import classify, extract_channels, extract_recipients, says_all
 from madoguchi.requests.types import load_catalogue
 from madoguchi.review.masking import ConversationMasker
@@ -212,11 +211,7 @@ def parse_cues(raw: Any, source: str = CUES_FILE) -> CueLexicon:
 
 def load_cues(path: Path | None = None) -> CueLexicon:
     path = path or data_dir() / CUES_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SummaryDataError(f"{path}: unreadable ({exc})") from exc
-    return parse_cues(raw, str(path))
+    return parse_cues(read_yaml(path, SummaryDataError), str(path))
 
 
 @lru_cache(maxsize=1)

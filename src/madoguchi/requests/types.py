@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.data_files import data_folder
 from madoguchi.text.pii.kinds import LABELS as PII_KINDS
 from madoguchi.tickets.workflow import REQUEST_TYPES as REQUEST_TYPE_IDS
 
@@ -34,14 +34,7 @@ class RequestDataError(ValueError):
 
 def data_dir() -> Path:
     """data/requests of the project (MADOGUCHI_HOME / cwd), else of this source checkout."""
-    candidates = [
-        project_root() / "data" / "requests",
-        Path(__file__).resolve().parents[3] / "data" / "requests",
-    ]
-    for folder in candidates:
-        if (folder / TYPES_FILE).is_file():
-            return folder
-    return candidates[-1]
+    return data_folder("requests", TYPES_FILE)
 
 
 @dataclass(frozen=True)

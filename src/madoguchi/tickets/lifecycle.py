@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from madoguchi.infra.settings import project_root
+from madoguchi.infra.data_files import data_folder
 
 from .service_target import JST
 from .workflow import REQUEST_TYPES
@@ -162,11 +162,10 @@ class _Blank(dict):
 
 def data_file() -> Path:
     """data/requests/lifecycle.yml of the project, else of this source checkout."""
-    for folder in (project_root() / "data" / "requests",
-                   Path(__file__).resolve().parents[3] / "data" / "requests"):
-        if (folder / LIFECYCLE_FILE).is_file():
-            return folder / LIFECYCLE_FILE
-    raise LifecycleDataError(f"{LIFECYCLE_FILE} not found under data/requests")
+    path = data_folder("requests", LIFECYCLE_FILE) / LIFECYCLE_FILE
+    if not path.is_file():
+        raise LifecycleDataError(f"{LIFECYCLE_FILE} not found under data/requests")
+    return path
 
 
 @lru_cache(maxsize=4)
