@@ -50,7 +50,11 @@ from sanic.response import HTTPResponse, ResponseStream
 from madoguchi.infra.settings import project_root, settings
 from madoguchi.rasa_adapters import contact, sessions
 from madoguchi.rasa_adapters.limits import Limiter, limiter
-from madoguchi.rasa_adapters.resilience import resilient
+from madoguchi.rasa_adapters.resilience import (
+    TrackerStoreUnavailable,
+    resilient,
+    retry_text,
+)
 from madoguchi.text.characters import storable
 from madoguchi.text.pii import mask_forbidden
 
@@ -383,10 +387,12 @@ def _guarded(on_new_message: Handler) -> Handler:
         except asyncio.CancelledError as exc:
             _log_failure("client went away before the message was read", message, exc)
             raise
-        except Exception as exc:
+        except (Exception, TrackerStoreUnavailable) as exc:
+            # The conversation could not be read (the database restarting: a BaseException,
+            # which nothing else here catches, so the client got no answer at all): nothing
+            # was stored, the customer is asked to send the same words again.
             _log_failure("the message could not be read", message, exc)
-            await message.output_channel.send_text_message(
-                message.sender_id, _response("utter_empty_message"))
+            await message.output_channel.send_text_message(message.sender_id, retry_text())
             return None
         if not message.text.strip():
             # Nothing to read: say so, and leave the conversation as it was.
