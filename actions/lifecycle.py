@@ -16,8 +16,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import notice
+from actions.common import latest, notice
 from actions.notice import notice_version
+from madoguchi.conversation.events import BotTurn, from_tracker
 from madoguchi.requests import life
 from madoguchi.requests.types import load_catalogue
 from madoguchi.tickets import TicketDraft
@@ -50,8 +51,8 @@ def plain_of(type_id: str, plain: str, events: list[dict[str, Any]]) -> str:
 
 def _told(tracker: Tracker, section_id: str) -> bool:
     return any(
-        e.get("event") == "bot" and (e.get("metadata") or {}).get(PROCEDURE_KEY) == section_id
-        for e in tracker.events
+        isinstance(e, BotTurn) and e.metadata.get(PROCEDURE_KEY) == section_id
+        for e in from_tracker(tracker.events)
     )
 
 
@@ -133,7 +134,7 @@ class ActionDeliveryMethod(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = latest(tracker).text
         dispatcher.utter_message(text=life.delivery_answer())
         events: list[dict[str, Any]] = []
         method = life.delivery_wish(text)

@@ -133,6 +133,11 @@ class Event:
     event_id: int | None = None
     timestamp: float | None = None
 
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """What the channel or an action attached to the event (empty when nothing)."""
+        return self.raw.get("metadata") or {}
+
 
 @dataclass(frozen=True)
 class UserTurn(Event):
@@ -149,8 +154,7 @@ class UserTurn(Event):
     @property
     def masked_kinds(self) -> list[str]:
         """What the channel masked in this message before Rasa stored it, sorted."""
-        metadata = self.raw.get("metadata") or {}
-        return sorted(set(metadata.get(MASKED_KEY, []) or []))
+        return sorted(set(self.metadata.get(MASKED_KEY, []) or []))
 
 
 @dataclass(frozen=True)
