@@ -220,12 +220,7 @@ class AuditEntry(Base):
     ticket = relationship("Ticket", back_populates="audit")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": self.at.isoformat() if self.at else None,
-            "actor": self.actor,
-            "action": self.action,
-            "changes": self.changes,
-        }
+        return _columns(self, "id", "ticket_id")
 
 
 class Note(Base):
@@ -242,12 +237,7 @@ class Note(Base):
     ticket = relationship("Ticket", back_populates="notes")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "at": self.at.isoformat() if self.at else None,
-            "author": self.author,
-            "body": self.body,
-        }
+        return _columns(self, "ticket_id")
 
 
 class TicketCounter(Base):
