@@ -75,9 +75,9 @@ def test_a_refusal_from_identity_to_approval_through_the_api(desk: Desk, kyoko: 
     approved = desk.call("POST", path + "/decision/approve", user=kyoko)
     assert approved.status_code == 200 and approved.json()["status"] == "rejected"
     assert approved.json()["decision"]["approved_by"] == "kyoko"
-    assert audit_actions(desk, reference)[-6:] == [
-        "identity_recorded", "agent_recorded", "disclosure_recorded", "fee_recorded",
-        "decision_proposed", "decision_approved"]
+    assert audit_actions(desk, reference)[-9:] == [
+        "claimed", "attempt_refused", "identity_recorded", "attempt_refused", "agent_recorded",
+        "disclosure_recorded", "fee_recorded", "decision_proposed", "decision_approved"]
 
 
 def test_a_refusal_approved_by_its_author_is_409_and_nothing_changes(desk: Desk, kyoko: str  # noqa: F811
@@ -97,34 +97,128 @@ def test_a_refusal_approved_by_its_author_is_409_and_nothing_changes(desk: Desk,
     assert returned.json()["decisions"][0]["return_reason"] == "根拠を確認してください"
 
 
-@pytest.mark.parametrize(("route", "body", "status", "words"), [
-    ("/decision", {"outcome": "refused", "explanation": "理由"}, 422, "根拠"),
+# What a refused attempt must leave as it was: every stored field of the ticket and its steps.
+KEPT = ("status", "assignee", "priority", "request_types", "updated_at", "received_at", "due_at",
+        "identity", "agent_kind", "agent_relation", "disclosure_kind", "delivery_method",
+        "disclosure_scope", "disclosure_items", "fee_amount", "fee_told_at", "decision",
+        "decisions", "notes")
+
+
+def stored(desk: Desk, reference: str, user: str = "sato") -> tuple[dict, list[dict]]:  # noqa: F811
+    """The ticket's kept fields and its audit log (reads of clear data left out)."""
+    data = desk.call("GET", f"/api/tickets/{reference}", user=user).json()
+    return ({name: data.get(name) for name in KEPT},
+            [e for e in data["audit"] if e["action"] != "viewed"])
+
+
+def assert_refusal_audited(desk: Desk, reference: str, before: tuple[dict, list[dict]],  # noqa: F811
+                           response, *, actor: str, attempted: str) -> None:
+    """The ticket is as it was; the log gained exactly one entry: who, what, the reason."""
+    fields, audit = stored(desk, reference)
+    assert fields == before[0]
+    assert audit[:-1] == before[1]
+    entry = audit[-1]
+    assert (entry["actor"], entry["action"]) == (actor, "attempt_refused")
+    assert entry["changes"]["attempted"]["new"].startswith(attempted)
+    assert entry["changes"]["reason"]["new"] == " ".join(response.json()["detail"].split())
+
+
+@pytest.mark.parametrize(("route", "body", "status", "words", "attempted"), [
+    ("/decision", {"outcome": "refused", "explanation": "理由"}, 422, "根拠", "propose_decision"),
     ("/decision", {"outcome": "refused", "ground": "correction.not_inaccurate",
-                   "explanation": "理由"}, 422, "根拠"),
-    ("/decision", {"outcome": "refused", "ground": "disclosure.not_held"}, 422, "explanation"),
-    ("/decision", {"outcome": "maybe"}, 422, "outcome"),
-    ("/decision", ["granted"], 422, "JSON"),
-    ("/identity", {"method": "fax", "received": "書類"}, 422, "method"),
-    ("/identity", {"method": "call_back"}, 422, "received"),
-    ("/received", {"received_at": "2999-01-01"}, 422, "未来"),
-    ("/received", {"received_at": "昨日"}, 422, "ISO"),
-    ("/fee", {"amount": "千円"}, 422, "fee amount"),
-    ("/fee", {}, 422, "手数料の額"),
-    ("/disclosure", {"kind": "held_data", "delivery_method": "fax"}, 422, "delivery_method"),
-    ("/agent", {"kind": "neighbour"}, 422, "kind"),
+                   "explanation": "理由"}, 422, "根拠", "propose_decision"),
+    ("/decision", {"outcome": "refused", "ground": "disclosure.not_held"}, 422, "explanation",
+     "propose_decision"),
+    ("/decision", {"outcome": "maybe"}, 422, "outcome", "propose_decision"),
+    ("/decision", ["granted"], 422, "JSON", "propose_decision"),
+    ("/identity", {"method": "fax", "received": "書類"}, 422, "method", "record_identity"),
+    ("/identity", {"method": "call_back"}, 422, "received", "record_identity"),
+    ("/received", {"received_at": "2999-01-01"}, 422, "未来", "set_received_at"),
+    ("/received", {"received_at": "昨日"}, 422, "ISO", "set_received_at"),
+    ("/fee", {"amount": "千円"}, 422, "fee amount", "record_fee"),
+    ("/fee", {}, 422, "手数料の額", "record_fee"),
+    ("/disclosure", {"kind": "held_data", "delivery_method": "fax"}, 422, "delivery_method",
+     "set_disclosure"),
+    ("/agent", {"kind": "neighbour"}, 422, "kind", "set_agent"),
 ])
-def test_bad_input_is_refused_with_its_reason_and_audits_nothing(
-    desk: Desk, route: str, body, status: int, words: str  # noqa: F811
+def test_bad_input_is_refused_with_its_reason_and_only_the_attempt_is_audited(
+    desk: Desk, route: str, body, status: int, words: str, attempted: str  # noqa: F811
 ) -> None:
     reference = claimed(desk)
     if route == "/decision":
         desk.call("POST", f"/api/tickets/{reference}/identity",
                   json={"method": "web_member_login", "received": "会員ログイン"})
-    before = audit_actions(desk, reference)
+    before = stored(desk, reference)
     response = desk.call("POST", f"/api/tickets/{reference}{route}", json=body)
     assert response.status_code == status
     assert words in response.json()["detail"]
-    assert audit_actions(desk, reference) == before
+    assert_refusal_audited(desk, reference, before, response, actor="sato", attempted=attempted)
+
+
+def test_the_issues_refused_steps_are_each_audited_and_change_nothing(desk: Desk, kyoko: str  # noqa: F811
+                                                                      ) -> None:
+    """Issue 16's bad input: a second identity record, a decision without a ground, a refusal
+    approved by its own author, a request type changed after the decision."""
+    reference = claimed(desk, request_types=["correction"])
+    path = f"/api/tickets/{reference}"
+    desk.call("POST", path + "/identity", json={"method": "call_back", "received": "電話"})
+
+    before = stored(desk, reference)
+    second = desk.call("POST", path + "/identity", json={"method": "postal_documents",
+                                                         "received": "免許証のコピー"})
+    assert second.status_code == 409 and "すでに記録" in second.json()["detail"]
+    assert_refusal_audited(desk, reference, before, second, actor="sato",
+                           attempted="record_identity")
+
+    before = stored(desk, reference)
+    groundless = desk.call("POST", path + "/decision", user=kyoko,
+                           json={"outcome": "refused", "explanation": "理由"})
+    assert groundless.status_code == 422 and "根拠" in groundless.json()["detail"]
+    assert_refusal_audited(desk, reference, before, groundless, actor="kyoko",
+                           attempted="propose_decision")
+
+    desk.call("POST", path + "/decision", user=kyoko, json={
+        "outcome": "refused", "ground": "correction.not_inaccurate", "explanation": "理由"})
+    before = stored(desk, reference)
+    own = desk.call("POST", path + "/decision/approve", user=kyoko)
+    assert own.status_code == 409 and "判断した本人は承認できません" in own.json()["detail"]
+    assert_refusal_audited(desk, reference, before, own, actor="kyoko",
+                           attempted="approve_decision")
+    assert stored(desk, reference)[0]["status"] == "pending_approval"
+
+    desk.call("POST", path + "/decision/approve", user="boss")
+    before = stored(desk, reference)
+    retyped = desk.call("PATCH", path, json={"request_types": ["suspension"]})
+    assert retyped.status_code == 409 and "請求の種類を変更できません" in retyped.json()["detail"]
+    assert_refusal_audited(desk, reference, before, retyped, actor="sato",
+                           attempted="update_fields (request_types)")
+
+
+def test_refusals_the_desk_makes_itself_are_audited_once(desk: Desk) -> None:  # noqa: F811
+    """Someone else's ticket, refused before the service is called: one entry for the API,
+    one for the console's form (never two for one attempt)."""
+    reference = claimed(desk)
+    path = f"/api/tickets/{reference}"
+    before = stored(desk, reference)
+    taken = desk.call("POST", path + "/fee", json={"amount": 500}, user="suzuki")
+    assert taken.status_code == 409 and taken.json()["detail"].endswith("held by sato")
+    assert_refusal_audited(desk, reference, before, taken, actor="suzuki",
+                           attempted="record_fee")
+
+    before = stored(desk, reference)
+    base = f"/desk/tickets/{reference}"
+    csrf = CSRF.search(desk.page("GET", base).text).group(1)
+    empty = desk.page("POST", base + "/identity", data={
+        "csrf": csrf, "method": "call_back", "received": ""})
+    assert empty.status_code == 422 and "received" in empty.text
+    fields, audit = stored(desk, reference)
+    assert fields == before[0] and audit[:-1] == before[1]
+    assert audit[-1]["action"] == "attempt_refused" and audit[-1]["actor"] == "sato"
+    assert audit[-1]["changes"]["attempted"]["new"] == "record_identity"
+    assert "received" in audit[-1]["changes"]["reason"]["new"]
+
+    page = desk.page("GET", base).text
+    assert "受け付けなかった操作" in page and "試みた操作" in page
 
 
 @pytest.mark.parametrize("request_type", ["correction", "suspension", "third_party_stop"])
@@ -232,3 +326,4 @@ def test_the_schema_documents_each_steps_body(desk: Desk) -> None:  # noqa: F811
     rules = desk.call("GET", "/api/lifecycle").json()
     assert rules["legal_horizon"] == {"days": 14, "applies_to": [
         "disclosure", "correction", "suspension", "third_party_stop"]}
+

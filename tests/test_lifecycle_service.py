@@ -4,6 +4,7 @@ audited, every bad input refused with a clear error and nothing changed."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -74,7 +75,7 @@ def test_received_at_refuses_the_future_and_what_is_no_date(service, people, bad
     reference = claimed(service, people)
     with pytest.raises(InvalidField):
         service.set_received_at(reference, bad, people["sato"])
-    assert actions(service, reference) == ["created", "claimed"]
+    assert actions(service, reference) == ["created", "claimed", "attempt_refused"]
 
 
 def test_per_type_targets_come_from_data_and_the_strictest_wins():
@@ -223,7 +224,10 @@ def test_a_refusal_needs_a_ground_of_its_type_and_an_explanation(
                                  explanation=explanation)
     ticket = service.get(reference)
     assert ticket.decisions == [] and ticket.status == "assigned"
-    assert actions(service, reference)[-1] == "identity_recorded"
+    assert actions(service, reference)[-2:] == ["identity_recorded", "attempt_refused"]
+    refused = ticket.audit[-1]
+    assert refused.actor == "sato" and refused.changes["attempted"]["new"] == "propose_decision"
+    assert re.search(message, refused.changes["reason"]["new"])
 
 
 def test_a_refusal_takes_effect_only_when_another_supervisor_approves(service, people, clock):

@@ -15,6 +15,7 @@ from madoguchi.tickets import (
     Conflict,
     InvalidField,
     InvalidTransition,
+    NotFound,
     TicketDraft,
     TicketService,
 )
@@ -110,14 +111,18 @@ def test_retention_purge_is_audited_and_scrubs_old_values(service: TicketService
     assert edit.changes["customer_phone"] == {"old": "[purged]", "new": "[purged]"}
 
 
-def test_refused_or_empty_changes_write_nothing(service: TicketService) -> None:
+def test_empty_changes_write_nothing_and_refused_ones_only_their_attempt(
+    service: TicketService,
+) -> None:
     ticket = new_ticket(service)
     service.claim(ticket.reference, "sato")
-    before = len(service.get(ticket.reference).audit)
+    before = service.get(ticket.reference)
 
     service.claim(ticket.reference, "sato")  # one's own ticket again
     service.transition(ticket.reference, "assigned", "sato")  # the current status again
     service.update_fields(ticket.reference, {"priority": "normal"}, "sato")  # the same value
+    assert len(service.get(ticket.reference).audit) == len(before.audit)
+
     with pytest.raises(Conflict):
         service.claim(ticket.reference, "suzuki")
     with pytest.raises(InvalidTransition):
@@ -129,7 +134,40 @@ def test_refused_or_empty_changes_write_nothing(service: TicketService) -> None:
     with pytest.raises(InvalidField):
         service.record_handback(ticket.reference, " ")
 
-    assert len(service.get(ticket.reference).audit) == before
+    after = service.get(ticket.reference)
+    assert (after.status, after.assignee, after.updated_at, after.notes) == (
+        before.status, before.assignee, before.updated_at, before.notes)
+    refused = after.audit[len(before.audit):]
+    assert [(e.actor, e.action, e.changes["attempted"]["new"]) for e in refused] == [
+        ("suzuki", "attempt_refused", "claim"),
+        ("sato", "attempt_refused", "transition (status → new-ish)"),
+        ("sato", "attempt_refused", "update_fields (reference)"),
+        ("sato", "attempt_refused", "add_note"),
+        ("(no name)", "attempt_refused", "record_handback"),
+    ]
+    assert "held by sato" in refused[0].changes["reason"]["new"]
+    assert "unknown status" in refused[1].changes["reason"]["new"]
+
+
+def test_a_refused_attempt_on_no_ticket_is_not_found_and_writes_nothing(
+    service: TicketService,
+) -> None:
+    with pytest.raises(NotFound):
+        service.transition("PRV-20991231-0001", "assigned", "sato")
+    assert service.get("PRV-20991231-0001") is None
+
+
+def test_a_refusals_reason_passes_the_text_filter(service: TicketService) -> None:
+    """An error's words may echo what was typed: they are stored as free text is."""
+    ticket = new_ticket(service)
+    service.claim(ticket.reference, "sato")
+    with pytest.raises(InvalidTransition):
+        service.transition(ticket.reference, "4111 1111 1111 1111", "sato")
+    entry = service.get(ticket.reference).audit[-1]
+    assert entry.action == "attempt_refused"
+    stored = entry.changes["reason"]["new"] + entry.changes["attempted"]["new"]
+    assert "4111 1111 1111 1111" not in stored
+    assert stored == TEXT_FILTER(stored)
 
 
 # --- one home for ticket writes ------------------------------------------------------------

@@ -297,7 +297,10 @@ def test_of_many_operators_claiming_at_once_exactly_one_wins(ticket_repo):
     assert {c.holder for c in conflicts} == set(winners)
     stored = ticket_repo.get(ticket.reference)
     assert stored.assignee == winners[0]
-    assert [e.action for e in stored.audit] == ["created", "claimed"]
+    assert [e.action for e in stored.audit if e.action != "attempt_refused"] == [
+        "created", "claimed"]
+    losers = {e.actor for e in stored.audit if e.action == "attempt_refused"}
+    assert losers == {f"operator{i}" for i in range(8)} - set(winners)  # each loser noted
 
 
 # --- editing --------------------------------------------------------------------------------
@@ -323,7 +326,7 @@ def test_update_fields_audits_old_and_new_values_with_the_actor(ticket_repo):
     assert stored.updated_at > stored.created_at or stored.updated_at == entry.at
 
 
-def test_update_fields_refuses_fields_outside_the_whitelist(ticket_repo):
+def test_update_fields_refuses_fields_outside_the_whitelist_and_notes_the_attempt(ticket_repo):
     ticket = ticket_repo.create(draft())
     for changes in (
         {"reference": "PRV-1"},
@@ -337,7 +340,12 @@ def test_update_fields_refuses_fields_outside_the_whitelist(ticket_repo):
         ticket_repo.update_fields(ticket.reference, {"priority": "asap"}, "alice")
     with pytest.raises(InvalidField):
         ticket_repo.update_fields(ticket.reference, {"due_at": "2026-12-01T10:00:00"}, "alice")
-    assert [e.action for e in ticket_repo.get(ticket.reference).audit] == ["created"]
+    stored = ticket_repo.get(ticket.reference)
+    assert (stored.priority, stored.due_at, stored.updated_at) == (
+        ticket.priority, ticket.due_at, ticket.updated_at)
+    assert [(e.action, e.changes["attempted"]["new"]) for e in stored.audit[1:]] == [
+        ("attempt_refused", f"update_fields ({name})") for name in (
+            "reference", "assignee", "customer_words", "created_at", "priority", "due_at")]
 
 
 def test_update_with_unchanged_values_writes_no_audit_entry(ticket_repo):

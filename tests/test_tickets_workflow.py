@@ -92,7 +92,7 @@ def test_transition_changes_status_and_audits_the_actor(ticket_repo):
     ]
 
 
-def test_forbidden_transition_changes_nothing(ticket_repo):
+def test_forbidden_transition_changes_nothing_but_is_audited(ticket_repo):
     ticket = ticket_repo.create(TicketDraft(request_types=["disclosure"]))
     with pytest.raises(InvalidTransition):
         ticket_repo.transition(ticket.reference, "resolved", "alice")
@@ -101,7 +101,10 @@ def test_forbidden_transition_changes_nothing(ticket_repo):
         ticket_repo.transition(ticket.reference, "assigned", "alice")
     stored = ticket_repo.get(ticket.reference)
     assert stored.status == "withdrawn"
-    assert [e.action for e in stored.audit] == ["created", "status_changed"]
+    assert [e.action for e in stored.audit] == [
+        "created", "attempt_refused", "status_changed", "attempt_refused"]
+    assert [e.changes["attempted"]["new"] for e in stored.audit if e.action == "attempt_refused"
+            ] == ["transition (status → resolved)", "transition (status → assigned)"]
 
 
 def test_transition_to_the_current_status_is_a_no_op(ticket_repo):

@@ -28,6 +28,13 @@ from .service import HIDDEN_TRANSCRIPT, MAX_TEXT, NOTE_BODY, TEXT, Desk, typed_t
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
+# A route's name → the TicketService method it calls, for the audit entry of an attempt the
+# desk refuses before calling it (app.py; the service notes its own refusals).
+ATTEMPTS: dict[str, str] = {
+    "patch_ticket": "update_fields", "send_message": "record_message",
+    "hand_back": "record_handback", "set_received": "set_received_at",
+}
+
 # Past this the queue is empty anyway; a larger number overflowed the database's integer (500).
 MAX_OFFSET = 10_000_000
 

@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from madoguchi.infra.db import DatabaseLocked
 from madoguchi.infra.settings import Settings, load_settings
-from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound
+from madoguchi.tickets import Conflict, InvalidField, InvalidTransition, NotFound, TicketError
+from madoguchi.tickets.refusals import is_audited
 
 from . import api, assist_api, chat, figures, pages, review_api, review_pages, status
 from .rasa import RasaError
@@ -66,8 +67,23 @@ def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
+async def _note_refusal(request: Request, error: TicketError) -> None:
+    """A change to a ticket the API refused leaves its audit entry (who, what, why): the
+    service notes the refusals it makes; this notes the desk's own checks before the call (a
+    body that is not an object, someone else's ticket, nothing to change)."""
+    user = getattr(request.state, "user", None)
+    reference = request.path_params.get("reference")
+    if (request.method in ("GET", "HEAD", "OPTIONS") or is_audited(error) or user is None
+            or not reference or not request.url.path.startswith("/api/tickets/")):
+        return
+    name = getattr(request.scope.get("endpoint"), "__name__", "") or request.url.path
+    await run_in_threadpool(request.app.state.desk.tickets.record_refusal, reference, user,
+                            api.ATTEMPTS.get(name, name), error)
+
+
 def add_error_handlers(app: FastAPI) -> None:
-    """Domain errors as JSON with a readable `detail` (the pages catch their own)."""
+    """Domain errors as JSON with a readable `detail` (the pages catch their own); a refused
+    change is audited on its ticket first."""
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
@@ -75,14 +91,17 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        await _note_refusal(request, exc)
         return _error(409, str(exc), holder=exc.holder)
 
     @app.exception_handler(InvalidTransition)
     async def invalid_transition(request: Request, exc: InvalidTransition) -> JSONResponse:
+        await _note_refusal(request, exc)
         return _error(409, str(exc), current=exc.current, requested=exc.requested)
 
     @app.exception_handler(InvalidField)
     async def invalid_field(request: Request, exc: InvalidField) -> JSONResponse:
+        await _note_refusal(request, exc)
         return _error(422, str(exc))
 
     @app.exception_handler(RasaError)

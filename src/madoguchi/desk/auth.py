@@ -78,6 +78,7 @@ def api_user(role: str) -> Callable[[Request], User]:
         if user is None:
             raise _unauthorized("トークンが無効です (invalid or disabled token)")
         check_role(user, role)
+        request.state.user = user  # who a refused change was attempted by (app.py)
         return user
 
     dependency.__name__ = f"require_{role}"

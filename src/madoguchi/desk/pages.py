@@ -100,6 +100,16 @@ DONE_MESSAGES = {
     **LIFECYCLE_DONE,
 }
 
+# A form's action → the TicketService method it calls (the audit entry of a refused attempt
+# names the method, whichever way it came; the service notes its own refusals).
+PAGE_ATTEMPTS = {
+    "approve": "approve_decision", "return": "return_decision", "received": "set_received_at",
+    "identity": "record_identity", "agent": "set_agent", "disclosure": "set_disclosure",
+    "fee": "record_fee", "fee_clear": "clear_fee", "decision": "propose_decision",
+    "claim": "claim", "status": "update_fields", "fields": "update_fields",
+    "notes": "add_note", "messages": "record_message", "handback": "record_handback",
+}
+
 # Where each form sits on the ticket page (the redirect comes back to it).
 ANCHORS = {
     "claim": "top",
@@ -449,6 +459,8 @@ def _ticket_action(
     except NotFound:
         return render("not_found.html", request, user, 404, reference=reference)
     except (Conflict, InvalidTransition, InvalidField, RasaError) as exc:
+        if not isinstance(exc, RasaError):  # a refused change leaves its audit entry
+            desk.tickets.record_refusal(reference, user, PAGE_ATTEMPTS.get(action, action), exc)
         status_code, message = _problem(exc)
         ticket = desk.tickets.get(reference)
         if ticket is None:

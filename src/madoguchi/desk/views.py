@@ -64,6 +64,8 @@ FIELD_LABELS: dict[str, str] = {
     "decision_approved_by": "承認者",
     "decision_returned_by": "差し戻した人",
     "decision_return_reason": "差し戻しの理由",
+    "attempted": "試みた操作",
+    "reason": "理由",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -86,6 +88,7 @@ ACTION_LABELS: dict[str, str] = {
     "decision_approved": "判断の承認",
     "decision_returned": "判断の差し戻し",
     "status_checked": "お客様による状況の確認",
+    "attempt_refused": "受け付けなかった操作",
 }
 
 DETAIL_LABELS: dict[str, str] = {

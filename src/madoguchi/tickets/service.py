@@ -6,6 +6,9 @@ turns (messages and hand-backs, which change no field but belong in the log) and
 purge of contact data. The desk, the action server and retention all call this; nothing else
 writes tickets or audit rows.
 
+Refused attempts (a `Conflict`, `InvalidTransition` or `InvalidField` from a changing method)
+leave an `attempt_refused` entry of their own and change nothing else (refusals.py).
+
 Who may change a ticket: its holder or a supervisor (`_record`, which every change's audit
 entry passes through, checks it against the users table); a name that is no desk user is the
 system itself (the assistant, retention, the customer's own steps in the chat). Claiming a
@@ -20,15 +23,16 @@ unique constraints (reference, idempotency key), a conditional UPDATE for claims
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from madoguchi.infra.db import utcnow, write_session
+from madoguchi.infra.db import DatabaseError, utcnow, write_session
 
 from . import repository, workflow
 from .changes import Actor
@@ -40,6 +44,8 @@ from .fields import EDITABLE_FIELDS, TicketDraft, clean_key, draft_values, valid
 from .lifecycle import Rules, load_rules
 from .models import CONTACT_FIELDS, Note, Ticket, User
 from .references import next_reference
+from .refusals import ACTION as REFUSED
+from .refusals import changed_fields, is_audited, mark_audited, new_status, refusals_audited
 from .service_target import ServiceTarget
 from .steps import LifecycleSteps, check_manual_status, check_type_change
 
@@ -58,6 +64,10 @@ TRANSCRIPT = "transcript"
 # entry already written: the ticket page refreshes its transcript every few seconds.
 READ_AUDIT_WINDOW = timedelta(minutes=10)
 MAX_REASON = 2000
+# The actor of a refused attempt that gave no usable name.
+UNNAMED = "(no name)"
+
+log = logging.getLogger(__name__)
 
 
 class TicketService(LifecycleSteps):
@@ -194,6 +204,7 @@ class TicketService(LifecycleSteps):
 
     # --- changing --------------------------------------------------------------------------
 
+    @refusals_audited("claim")
     def claim(self, reference: str, user: Actor) -> Ticket:
         """Assign the ticket to `user` (a `new` ticket becomes `assigned`).
 
@@ -238,6 +249,7 @@ class TicketService(LifecycleSteps):
             _audit(ticket, now, name, "claimed", changes)
         return ticket
 
+    @refusals_audited("transition", new_status)
     def transition(
         self, reference: str, new_status: str, actor: Actor, reason: Any = None
     ) -> Ticket:
@@ -257,6 +269,7 @@ class TicketService(LifecycleSteps):
             self._record(ticket, who, "status_changed", changes)
         return ticket
 
+    @refusals_audited("update_fields", changed_fields)
     def update_fields(self, reference: str, changes: dict[str, Any], actor: Actor) -> Ticket:
         """Change whitelisted fields (`EDITABLE_FIELDS`) in one transaction and one audit entry.
 
@@ -293,6 +306,7 @@ class TicketService(LifecycleSteps):
             self._record(ticket, who, "updated", done)
         return ticket
 
+    @refusals_audited("add_note")
     def add_note(self, reference: str, author: Actor, body: str) -> Note:
         """An internal note (the customer never sees it)."""
         who = _who(author)
@@ -311,6 +325,7 @@ class TicketService(LifecycleSteps):
             _audit(ticket, now, who, "note_added", {"note": _change(None, note.id)})
         return note
 
+    @refusals_audited("record_message")
     def record_message(
         self, reference: str, author: Actor, text: str,
         deliver: Callable[[Ticket], None] | None = None,
@@ -337,6 +352,7 @@ class TicketService(LifecycleSteps):
                 raise
         return ticket
 
+    @refusals_audited("record_handback")
     def record_handback(self, reference: str, author: Actor) -> Ticket:
         """The operator gave the conversation back to the bot: its audit entry."""
         return self._record_turn(
@@ -354,6 +370,36 @@ class TicketService(LifecycleSteps):
             _audit(ticket, self._now(), who, "status_checked",
                    {"status_check": _change(None, outcome)})
         return ticket
+
+    def record_refusal(self, reference: Any, actor: Any, attempted: str,
+                       error: BaseException) -> bool:
+        """Note a refused attempt on its ticket: who, what was attempted, why it was refused
+        (the error's own words, through the text filter). Nothing else changes, not even
+        `updated_at`: nobody worked on the ticket. Once per error (it is marked); False when
+        there is no such ticket to note it on, or the entry could not be written (the
+        refusal itself still reaches the caller: its answer matters more than its trace)."""
+        if is_audited(error) or not isinstance(reference, str):
+            return False
+        mark_audited(error)
+        try:
+            name = _who(actor)
+        except InvalidField:
+            name = UNNAMED
+        reason = " ".join(str(error).split())[:MAX_REASON]
+        what = " ".join(attempted.split())[:200]
+        if self._text_filter is not None:
+            reason, what = self._text_filter(reason), self._text_filter(what)
+        try:
+            with write_session(self._sessions) as session:
+                ticket = repository.by_reference(session, reference)
+                if ticket is None:
+                    return False
+                _audit(ticket, self._now(), name, REFUSED,
+                       {"attempted": _change(None, what), "reason": _change(None, reason)})
+        except (SQLAlchemyError, DatabaseError):  # e.g. SQLite busy beyond its timeout
+            log.warning("could not audit a refused %s on %s", what, reference, exc_info=True)
+            return False
+        return True
 
     def purge_contact(self, older_than: datetime, actor: Actor, *,
                       scrub: Callable[[Ticket], None] | None = None,

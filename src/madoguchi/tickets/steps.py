@@ -13,6 +13,8 @@ rules, in order of the law:
   grant) or returns it (back to `assigned`);
 - a fee only for ① and ② (Art. 38); the request type may change only before a decision;
 - ①–⑤ are resolved or rejected only through a decision (see `check_manual_status`).
+
+A refused step changes nothing but leaves its `attempt_refused` entry (refusals.py).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .fields import (
 )
 from .lifecycle import Rules
 from .models import Decision, IdentityCheck, Ticket
+from .refusals import refusals_audited
 from .service_target import JST
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ class LifecycleSteps:
     _target: ServiceTarget
     _now: Callable[[], datetime]
     _record: Callable[[Ticket, str, str, dict[str, Any]], None]
+    record_refusal: Callable[[Any, Any, str, BaseException], bool]
 
     @property
     def rules(self) -> Rules:
@@ -68,6 +72,7 @@ class LifecycleSteps:
 
     # --- the clock ------------------------------------------------------------------------
 
+    @refusals_audited("set_received_at")
     def set_received_at(self, reference: str, received: Any, actor: Actor) -> Ticket:
         """The day the request reached us (e.g. the day the form came by post): an ISO date
         or date-time, not in the future. The internal target moves with it."""
@@ -90,6 +95,7 @@ class LifecycleSteps:
 
     # --- identity (本人確認) ----------------------------------------------------------------
 
+    @refusals_audited("record_identity")
     def record_identity(
         self, reference: str, actor: Actor, *, method: Any, received: Any,
         received_at: Any = None,
@@ -126,6 +132,7 @@ class LifecycleSteps:
 
     # --- agent (代理人) ---------------------------------------------------------------------
 
+    @refusals_audited("set_agent")
     def set_agent(self, reference: str, actor: Actor, *, kind: Any, relation: Any = None
                   ) -> Ticket:
         """Who acts for the person (a kind of lifecycle.yml's agent_kinds and their relation),
@@ -143,6 +150,7 @@ class LifecycleSteps:
 
     # --- disclosure (②) -----------------------------------------------------------------
 
+    @refusals_audited("set_disclosure")
     def set_disclosure(
         self, reference: str, actor: Actor, *, kind: Any, delivery_method: Any = None,
         scope: Any = None, items: Any = None,
@@ -173,6 +181,7 @@ class LifecycleSteps:
 
     # --- fee (Art. 38) ---------------------------------------------------------------------
 
+    @refusals_audited("record_fee")
     def record_fee(self, reference: str, actor: Actor, *, amount: Any = None,
                    told_at: Any = None) -> Ticket:
         """The fee the customer was told (only ① and ②): `amount` in yen, default the
@@ -198,6 +207,7 @@ class LifecycleSteps:
             self._record(ticket, name, "fee_recorded", changes)
         return ticket
 
+    @refusals_audited("clear_fee")
     def clear_fee(self, reference: str, actor: Actor) -> Ticket:
         """No fee after all (or it was recorded by mistake)."""
         name = who(actor)
@@ -230,6 +240,7 @@ class LifecycleSteps:
             "explanation": explanation or "",
         })
 
+    @refusals_audited("propose_decision")
     def propose_decision(
         self, reference: str, actor: Actor, *, outcome: Any, ground: Any = None,
         explanation: Any = None, letter: Any = None,
@@ -291,6 +302,7 @@ class LifecycleSteps:
             self._record(ticket, name, action, changes)
         return ticket
 
+    @refusals_audited("approve_decision")
     def approve_decision(self, reference: str, actor: Actor) -> Ticket:
         """A supervisor other than the decider approves a refusal or partial grant: it takes
         effect (refused → rejected, partly granted → resolved)."""
@@ -314,6 +326,7 @@ class LifecycleSteps:
             self._record(ticket, name, "decision_approved", changes)
         return ticket
 
+    @refusals_audited("return_decision")
     def return_decision(self, reference: str, actor: Actor, reason: Any) -> Ticket:
         """A supervisor sends a proposed refusal back (with why): the ticket is worked again."""
         name = who(actor)
