@@ -22,6 +22,8 @@ from actions.store import pending_contact, tickets
 from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.infra.settings import settings
 from madoguchi.tickets.status_check import (
+    BAD_CONTACT,
+    SEVERAL_REFERENCES,
     StatusCheck,
     contact_key,
     find_references,
@@ -81,10 +83,12 @@ class ValidateStatusForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         reference = parse_reference(str(value or ""))
-        if reference is None:
-            several = len(find_references(str(value or ""))) > 1
+        if reference is None:  # refused for its form: audited, what was typed is not
+            outcome = status_check().refuse_reference(str(value or ""),
+                                                      client=tracker.sender_id, channel="chat")
             dispatcher.utter_message(
-                response="utter_status_one_reference" if several else "utter_status_bad_reference"
+                response="utter_status_one_reference" if outcome == SEVERAL_REFERENCES
+                else "utter_status_bad_reference"
             )
         return {REFERENCE_SLOT: reference}
 
@@ -94,6 +98,8 @@ class ValidateStatusForm(FormValidationAction):
         # The channel hands the contact over as a placeholder; its clear value waits server-side.
         clear = pending_contact().reveal_all(tracker.sender_id, str(value or ""))
         if contact_key(str(clear)) is None:
+            status_check().refuse(BAD_CONTACT, reference=tracker.get_slot(REFERENCE_SLOT),
+                                  client=tracker.sender_id, channel="chat")
             dispatcher.utter_message(text=status_texts().reply("bad_contact", window().contact))
             return {CONTACT_SLOT: None}
         return {CONTACT_SLOT: value}

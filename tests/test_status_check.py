@@ -14,8 +14,11 @@ from madoguchi.review.models import ReviewAudit
 from madoguchi.tickets import ServiceTarget, TicketDraft, TicketService, workflow
 from madoguchi.tickets.status_check import (
     ANSWERED,
+    BAD_CONTACT,
+    BAD_REFERENCE,
     CONTACT_MISMATCH,
     LIMITED,
+    SEVERAL_REFERENCES,
     UNKNOWN_REFERENCE,
     StatusCheck,
     StatusTexts,
@@ -185,3 +188,43 @@ def test_attempts_are_limited_per_reference_from_anywhere(check, tickets) -> Non
         check.check("PRV-20261204-0777", "x@example.com", client=f"p-{i}", channel="chat")
     assert check.check("PRV-20261204-0777", "x@example.com", client="p-9",
                        channel="chat").outcome == LIMITED
+
+
+def test_an_attempt_in_the_wrong_form_is_audited_without_what_was_typed(
+    check, tickets, db_sessions
+) -> None:
+    """A reference that cannot be read, two references, a contact that is neither a phone
+    number nor an address: each is an audited attempt, and nothing typed is kept."""
+    reference = ticket(tickets)
+    assert check.refuse_reference("PRV-2026-1 山田 090-1234-5678", client="conv-7",
+                                  channel="chat") == BAD_REFERENCE
+    assert check.refuse_reference(f"{reference} と PRV-20261204-0002", client="conv-7",
+                                  channel="chat") == SEVERAL_REFERENCES
+    check.refuse(BAD_CONTACT, reference=reference, client="page:2", channel="status_page")
+    with db_sessions() as session:
+        rows = list(session.execute(select(ReviewAudit).order_by(ReviewAudit.id)).scalars())
+    assert [(r.actor, r.sender_id, r.details) for r in rows] == [
+        ("customer", "conv-7", {"channel": "chat", "reference": None, "outcome": BAD_REFERENCE}),
+        ("customer", "conv-7", {"channel": "chat", "reference": None,
+                                "outcome": SEVERAL_REFERENCES}),
+        ("customer", "page:2", {"channel": "status_page", "reference": reference,
+                                "outcome": BAD_CONTACT}),
+    ]
+    assert "1234" not in repr([r.details for r in rows]) and "山田" not in repr(
+        [r.details for r in rows])
+    stored = tickets.get(reference)
+    entries = [e for e in stored.audit if e.action == "status_checked"]
+    assert [(e.actor, e.changes["status_check"]["new"]) for e in entries] == [
+        ("customer (status_page)", BAD_CONTACT)]
+    with pytest.raises(ValueError):
+        check.refuse(ANSWERED, client="conv-7", channel="chat")
+
+
+def test_attempts_in_the_wrong_form_do_not_use_up_the_limits(check, tickets) -> None:
+    """They looked nothing up: a customer who mistypes is not locked out (per_client=3)."""
+    reference = ticket(tickets)
+    for _ in range(5):
+        check.refuse_reference("PRV-2026-1", client="conv-z", channel="chat")
+        check.refuse(BAD_CONTACT, reference=reference, client="conv-z", channel="chat")
+    assert check.check(reference, "090-1234-5678", client="conv-z", channel="chat").outcome \
+        == ANSWERED

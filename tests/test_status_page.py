@@ -97,11 +97,27 @@ def test_an_unknown_reference_and_a_wrong_contact_read_alike(desk: Desk) -> None
     assert answer.search(wrong.text).group(0) == answer.search(unknown.text).group(0)
 
 
-def test_a_reference_in_the_wrong_form_is_refused_with_the_reason(desk: Desk) -> None:
+def status_rows(desk: Desk) -> list[ReviewAudit]:
+    with desk.sessions() as session:
+        return list(session.execute(select(ReviewAudit).where(
+            ReviewAudit.action == "status_check").order_by(ReviewAudit.id)).scalars())
+
+
+def test_a_reference_in_the_wrong_form_is_refused_with_the_reason_and_audited(desk: Desk) -> None:
     refused = ask(desk, "PRV-2026-1", PHONE)
     assert refused.status_code == 422
     assert "受付番号の形式を確認できませんでした" in refused.text
-    assert ask(desk, "PRV-20260101-0001", "山田").status_code == 422
+    row = status_rows(desk)[-1]
+    assert row.sender_id.startswith("status_page:") and row.details == {
+        "channel": "status_page", "reference": None, "outcome": "bad_reference"}
+
+    reference = new_ticket(desk)
+    assert ask(desk, reference, "山田").status_code == 422
+    assert status_rows(desk)[-1].details == {
+        "channel": "status_page", "reference": reference, "outcome": "bad_contact"}
+    entries = [e for e in desk.tickets.get(reference).audit if e.action == "status_checked"]
+    assert [e.changes["status_check"]["new"] for e in entries] == ["bad_contact"]
+    assert "山田" not in repr([r.details for r in status_rows(desk)])
 
 
 def test_a_post_from_elsewhere_is_refused(desk: Desk) -> None:
@@ -118,9 +134,9 @@ def test_a_post_from_elsewhere_is_refused(desk: Desk) -> None:
 
 def test_attempts_are_limited_per_client_and_audited(desk: Desk) -> None:
     reference = new_ticket(desk)
-    with desk.sessions() as session:  # earlier tests' attempts from this client count too
-        done = len(list(session.execute(select(ReviewAudit).where(
-            ReviewAudit.action == "status_check")).scalars()))
+    # Earlier tests' attempts from this client count too (those refused for their form not).
+    done = len([r for r in status_rows(desk)
+                if r.details["outcome"] not in ("bad_reference", "bad_contact")])
     for _ in range(max(0, 4 - done)):
         ask(desk, "PRV-20260101-0888", PHONE)
     limited = ask(desk, reference, PHONE)

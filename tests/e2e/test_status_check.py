@@ -60,6 +60,13 @@ def test_the_state_follows_the_ticket(servers: Servers) -> None:
     assert "ご返送またはご返信をお待ちしております" in answer
 
 
+def checks_of(servers: Servers, sender: str) -> list[dict]:
+    with session_factory(make_engine(servers.database_url))() as session:
+        return [r.details for r in session.execute(select(ReviewAudit).where(
+            ReviewAudit.sender_id == sender, ReviewAudit.action == "status_check"
+        ).order_by(ReviewAudit.id)).scalars()]
+
+
 def test_the_reference_is_asked_when_the_message_has_none(servers: Servers) -> None:
     reference, sender = new_ticket(servers), new_sender()
     asked = texts(servers.say(sender, "以前お願いした請求の進み具合を知りたいです"))
@@ -68,6 +75,11 @@ def test_the_reference_is_asked_when_the_message_has_none(servers: Servers) -> N
     assert "受付番号の形式を確認できませんでした" in wrong_form
     assert ASKS_CONTACT in texts(servers.say(sender, reference))
     assert reference in texts(servers.say(sender, PHONE))
+    # The refused reference is an audited attempt too (what was typed is not kept).
+    assert checks_of(servers, sender) == [
+        {"channel": "chat", "reference": None, "outcome": "bad_reference"},
+        {"channel": "chat", "reference": reference, "outcome": "answered"},
+    ]
 
 
 def test_an_unknown_reference_and_a_wrong_contact_read_alike(servers: Servers) -> None:

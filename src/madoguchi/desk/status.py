@@ -5,6 +5,8 @@ e-mail on the ticket, the same words, the same limits (the page's client, by a h
 address, stands for the conversation) and the same audit. The form is protected against
 cross-site posts by a double-submit token (a SameSite=Strict cookie and the same value in the
 form) and the page is never framed; it shows nothing of the ticket but its state and next step.
+A reference or contact in the wrong form is refused with its reason, and audited (never what was
+typed).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from madoguchi.infra.settings import settings
 from madoguchi.notice.window import default_window
 from madoguchi.tickets.status_check import (
+    BAD_CONTACT,
     StatusCheck,
     contact_key,
     parse_reference,
@@ -102,9 +105,13 @@ async def status_answer(request: Request) -> HTMLResponse:
     window = default_window().contact
     reference = parse_reference(typed_reference)
     if reference is None:  # none, or several: the customer types the one to check
+        await run_in_threadpool(_status_check(request).refuse_reference, typed_reference,
+                                client=client_key(request), channel=CHANNEL)
         return _page(request, status_code=422, token=cookie, reference=typed_reference,
                      error=status_texts().reply("bad_reference", window))
     if contact_key(contact) is None:
+        await run_in_threadpool(_status_check(request).refuse, BAD_CONTACT, reference=reference,
+                                client=client_key(request), channel=CHANNEL)
         return _page(request, status_code=422, token=cookie, reference=reference,
                      error=status_texts().reply("bad_contact", window))
     result = await run_in_threadpool(

@@ -8,6 +8,11 @@ client) and per reference in the last hour, counted from the audit rows every at
 What the customer learns is only the state and the next step. An unknown reference and a wrong
 contact get the same answer, so the check cannot be used to find out which references exist;
 the contact typed is compared, never shown or stored (the audit rows hold the outcome only).
+
+An attempt refused for its form (no reference in what was typed, or several; a contact that is
+neither a phone number nor an e-mail address) is audited too (`refuse`), without what was typed.
+It does not count towards the limits: it looked nothing up, so it tells nobody anything, and a
+customer who mistypes is not locked out.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ ANSWERED = "answered"
 UNKNOWN_REFERENCE = "unknown_reference"
 CONTACT_MISMATCH = "contact_mismatch"
 LIMITED = "limited"
+# Refused for their form, before anything was looked up (`StatusCheck.refuse`).
+BAD_REFERENCE = "bad_reference"
+SEVERAL_REFERENCES = "several_references"
+BAD_CONTACT = "bad_contact"
+REFUSED_FORMS = frozenset({BAD_REFERENCE, SEVERAL_REFERENCES, BAD_CONTACT})
 
 _SPACES = re.compile(r"\s+")
 # After normalising: PRV, the JST day (8 digits) and the day's number, separated by hyphens or
@@ -221,10 +231,10 @@ class StatusCheck:
                 select(ReviewAudit.sender_id, ReviewAudit.details)
                 .where(ReviewAudit.action == AUDIT_ACTION, ReviewAudit.at >= since)
             ))
-            by_client = sum(1 for sender, _ in recent if sender == client)
-            by_reference = sum(
-                1 for _, details in recent if (details or {}).get("reference") == reference
-            )
+            counted = [(sender, details or {}) for sender, details in recent
+                       if (details or {}).get("outcome") not in REFUSED_FORMS]
+            by_client = sum(1 for sender, _ in counted if sender == client)
+            by_reference = sum(1 for _, details in counted if details.get("reference") == reference)
             ticket = repository.by_reference(session, reference)
             if by_client >= self._per_client or by_reference >= self._per_reference:
                 outcome, status = LIMITED, None
@@ -241,3 +251,27 @@ class StatusCheck:
         if ticket is not None:
             self._tickets.record_status_check(reference, f"customer ({channel})", outcome)
         return CheckResult(outcome, reference, status)
+
+    def refuse(self, outcome: str, *, client: str, channel: str,
+               reference: str | None = None) -> None:
+        """Audit an attempt refused for its form (`REFUSED_FORMS`), never what was typed:
+        the reference only when one was read (the contact was wrong then), and on that
+        ticket's own log too when it exists."""
+        if outcome not in REFUSED_FORMS:
+            raise ValueError(f"{outcome!r} is not a refusal of a form")
+        with write_session(self._sessions) as session:
+            session.add(ReviewAudit(
+                at=self._clock(), actor="customer", action=AUDIT_ACTION, sender_id=client,
+                details={"channel": channel, "reference": reference, "outcome": outcome},
+            ))
+            known = reference is not None and repository.by_reference(
+                session, reference) is not None
+        if known:
+            self._tickets.record_status_check(reference, f"customer ({channel})", outcome)
+
+    def refuse_reference(self, typed: str, *, client: str, channel: str) -> str:
+        """Audit a reference that could not be read from `typed`: BAD_REFERENCE, or
+        SEVERAL_REFERENCES when it held more than one (the outcome is returned)."""
+        outcome = SEVERAL_REFERENCES if len(find_references(typed)) > 1 else BAD_REFERENCE
+        self.refuse(outcome, client=client, channel=channel)
+        return outcome
