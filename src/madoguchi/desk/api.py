@@ -346,7 +346,7 @@ def clear_fee(reference: str, request: Request, user: Operator):
 def propose_decision(reference: str, request: Request, payload: Payload, user: Operator):
     body = _object(payload)
     desk = _worked_by(request, reference, user)
-    return views.ticket_detail(desk.tickets.propose_decision(
+    return views.ticket_detail(desk.decide(
         reference, user, outcome=body.get("outcome"), ground=body.get("ground"),
         explanation=body.get("explanation"), letter=body.get("letter")))
 
@@ -354,7 +354,7 @@ def propose_decision(reference: str, request: Request, payload: Payload, user: O
 @router.post("/tickets/{reference}/decision/approve", tags=["review"])
 def approve_decision(reference: str, request: Request, user: Supervisor):
     """A supervisor who did not decide approves a refusal or partial grant (four eyes)."""
-    return views.ticket_detail(desk_of(request).tickets.approve_decision(reference, user))
+    return views.ticket_detail(desk_of(request).approve_decision(reference, user))
 
 
 @router.post("/tickets/{reference}/decision/return", tags=["review"], openapi_extra=_body(

@@ -1,5 +1,7 @@
 """The desk's part in CSAT: when an operator hands a conversation back or resolves its ticket,
-the conversation has ended for the customer, so the assistant asks 「今回の対応はいかがでしたか」.
+or a decision closes it (a grant, or a refusal or partial grant once approved: requests ①–⑤
+close only that way), the conversation has ended for the customer, so the assistant asks
+「今回の対応はいかがでしたか」.
 
 The question itself is the action server's (`action_csat_ask`, actions/csat.py: once per
 conversation, with the ticket and the operator); the desk only has Rasa run it. A Rasa that does

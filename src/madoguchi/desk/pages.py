@@ -388,7 +388,7 @@ def _lifecycle_act(desk: Desk, user: User, reference: str, action: str,
     tickets = desk.tickets
     if action in ("approve", "return"):  # a supervisor's, on someone else's ticket
         if action == "approve":
-            tickets.approve_decision(reference, user)
+            desk.approve_decision(reference, user)
         else:
             tickets.return_decision(reference, user, first(form, "reason"))
         return
@@ -416,10 +416,10 @@ def _lifecycle_act(desk: Desk, user: User, reference: str, action: str,
     elif action == "fee_clear":
         tickets.clear_fee(reference, user)
     elif action == "decision":
-        tickets.propose_decision(reference, user, outcome=first(form, "outcome"),
-                                 ground=first(form, "ground") or None,
-                                 explanation=first(form, "explanation"),
-                                 letter=first(form, "letter") or None)
+        desk.decide(reference, user, outcome=first(form, "outcome"),
+                    ground=first(form, "ground") or None,
+                    explanation=first(form, "explanation"),
+                    letter=first(form, "letter") or None)
 
 
 def _act(desk: Desk, user: User, reference: str, action: str, form: dict[str, list[str]]) -> None:

@@ -256,6 +256,26 @@ class Desk:
             ask_when_done(self.rasa, ticket)  # the conversation has ended: CSAT
         return ticket
 
+    def decide(self, reference: str, user: User, **decision: Any) -> Ticket:
+        """Propose a decision (`TicketService.propose_decision`: outcome, ground, explanation,
+        letter). A grant closes the ticket at once: then the customer is asked CSAT."""
+        ticket = self.tickets.propose_decision(reference, user, **decision)
+        self._ask_if_closed(ticket)
+        return ticket
+
+    def approve_decision(self, reference: str, user: User) -> Ticket:
+        """A supervisor approves a refusal or partial grant: it closes the ticket (rejected or
+        resolved), so the customer is asked CSAT."""
+        ticket = self.tickets.approve_decision(reference, user)
+        self._ask_if_closed(ticket)
+        return ticket
+
+    def _ask_if_closed(self, ticket: Ticket) -> None:
+        """A decision that closed the ticket ended the request for the customer: CSAT, once
+        per conversation like every other ending (review/csat.py keeps the once)."""
+        if ticket.status in (workflow.RESOLVED, workflow.REJECTED):
+            ask_when_done(self.rasa, ticket)
+
     def add_note(self, reference: str, text: Any, user: User, *, field: str = TEXT) -> Note:
         """An internal note; `field` names what the words came as, for the error message."""
         return self.tickets.add_note(reference, user, require_operator_text(text, field, "メモ"))
