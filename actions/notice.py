@@ -29,6 +29,7 @@ from madoguchi.notice.answer import compose_answer, match_limit
 from madoguchi.notice.choice import NoticeChoice, Split
 from madoguchi.notice.model import INTENT_PREFIX
 from madoguchi.requests.classify import classify
+from madoguchi.requests.life import coverage_for_answer
 from madoguchi.requests.neighbours import neighbour_intents
 from madoguchi.requests.types import load_types as request_types
 from madoguchi.tickets.status_check import find_references
@@ -61,6 +62,10 @@ def answer_events(
     offers = [handoff_button()] if answer.limit_id else []
     version = notice_version()
     dispatcher.utter_message(text=answer.text, buttons=offers, notice_version=version)
+    # 「消去予定のデータも開示の対象ですか」: the notice does not say it; lifecycle.yml does.
+    covered = coverage_for_answer(question, answer.section_id)
+    if covered is not None:
+        dispatcher.utter_message(text=covered)
     return [SlotSet("notice_section", answer.section_id), SlotSet("notice_version", version)]
 
 

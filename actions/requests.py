@@ -35,6 +35,7 @@ from madoguchi.requests.fields import (
     validate,
 )
 from madoguchi.requests.form import answered, new_wish
+from madoguchi.requests.life import coverage_note
 from madoguchi.requests.prefill import TicketPrefill, build_prefill, summary_lines
 from madoguchi.requests.questions import is_question_about, is_wish, looks_like_question
 from madoguchi.requests.ticketing import draft_from_prefill, request_key
@@ -114,6 +115,7 @@ class ActionStartRequest(Action):
             life.plain_of(t, catalogue.types[t].plain, events) for t in types
         )
         dispatcher.utter_message(response="utter_request_confirm", plain_types=plain)
+        _tell_coverage(dispatcher, message.text, types)
         for section_id in dict.fromkeys(
             "4.2" if catalogue.types[t].needs_form_by_post else "5" for t in types
         ):
@@ -145,11 +147,19 @@ class ActionStartRequest(Action):
             section_id = limit.section
         else:
             section_id = beside or notice_choice().best_section(message)
-        events = answer_events(dispatcher, section_id, text)
+        events = answer_events(dispatcher, section_id, text)  # says the coverage if asked
         dispatcher.utter_message(
             response="utter_request_offer", buttons=request_offer_buttons(types)
         )
         return [*events, _stage(None)]
+
+
+def _tell_coverage(dispatcher: CollectingDispatcher, text: str, types: list[str]) -> None:
+    """A disclosure asked of data that is about to be deleted: it is covered all the same
+    (lifecycle.yml disclosure_coverage; since 2022 even data deleted within six months)."""
+    note = coverage_note(text) if life.DISCLOSURE in types else None
+    if note is not None:
+        dispatcher.utter_message(text=note)
 
 
 def _reply_to_offer(message: Latest) -> bool | None:

@@ -327,3 +327,14 @@ def test_the_schema_documents_each_steps_body(desk: Desk) -> None:  # noqa: F811
     assert rules["legal_horizon"] == {"days": 14, "applies_to": [
         "disclosure", "correction", "suspension", "third_party_stop"]}
 
+
+def test_the_disclosure_step_tells_the_operator_that_data_soon_deleted_is_covered(
+    desk: Desk,  # noqa: F811
+) -> None:
+    disclosure = claimed(desk)
+    page = desk.page("GET", f"/desk/tickets/{disclosure}").text
+    assert 'id="disclosure-coverage"' in page and "6か月以内に消去する予定のデータも" in page
+    data = desk.call("GET", f"/api/tickets/{disclosure}").json()
+    assert "2022年4月" in data["lifecycle"]["disclosure"]["covers"]
+    other = claimed(desk, request_types=["correction"])
+    assert 'id="disclosure-coverage"' not in desk.page("GET", f"/desk/tickets/{other}").text

@@ -64,3 +64,34 @@ def test_data_that_breaks_the_law_is_refused(path, value, message):
     data[path[0]][path[1]] = value
     with pytest.raises(LifecycleDataError, match=message):
         parse_rules(data)
+
+
+def test_data_to_be_deleted_within_six_months_is_covered_by_disclosure_in_one_text():
+    """Issue 16 item 3: since April 2022 data deleted within six months is held personal data
+    too. lifecycle.yml says it once for the desk and the chat; the chat says it when the
+    customer's words ask about data that is about to be deleted, and only then."""
+    from madoguchi.requests.life import coverage_note, disclosure_coverage
+
+    coverage = disclosure_coverage()
+    assert "6か月以内に消去" in coverage["desk"] and "2022年4月" in coverage["desk"]
+    assert "6か月以内に消去するもの" in coverage["customer"]
+    assert coverage["customer"].endswith("。") and "ます" in coverage["customer"]
+    for text in ("もうすぐ消去予定のデータも開示してもらえますか",
+                 "６ヶ月以内に削除されるデータも開示請求できますか",
+                 "保存期間が終わる前に開示してほしい"):
+        assert coverage_note(text) == coverage["customer"], text
+    for text in ("開示してください", "登録情報を消去してください", "消去の手続きを教えて"):
+        assert coverage_note(text) is None, text
+
+
+def test_a_notice_answer_about_disclosing_data_soon_deleted_adds_the_coverage():
+    """The notice's §4 answers the question; the coverage is said after it only when the
+    question names the disclosure, was answered from its procedure, and asks about such data."""
+    from madoguchi.requests.life import coverage_for_answer, disclosure_coverage
+
+    said = disclosure_coverage()["customer"]
+    question = "半年以内に消えるデータも開示請求の対象になりますか"
+    assert coverage_for_answer(question, "4.1") == said
+    assert coverage_for_answer(question, "2.1") is None  # not the procedure's section
+    assert coverage_for_answer("半年以内に消えるデータも消去の対象になりますか", "4.1") is None
+    assert coverage_for_answer("開示請求の手続きを教えてください", "4.2") is None

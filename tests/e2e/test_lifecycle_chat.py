@@ -113,3 +113,24 @@ def test_every_answer_and_ticket_records_the_notice_version(servers: Servers) ->
     servers.say(sender, "/affirm")
     [ticket] = tickets_of(servers, sender)
     assert ticket["notice_version"] == "v1"
+
+
+COVERED = ("近いうちに消去する予定のデータ（6か月以内に消去するものを含みます）も、"
+           "開示のご請求の対象となります")
+
+
+def test_data_about_to_be_deleted_is_told_to_be_covered_by_disclosure(servers: Servers) -> None:
+    """Since 2022 data deleted within six months is disclosed too (lifecycle.yml
+    disclosure_coverage): said when the customer asks for it, whether as a request or as a
+    question; not to every disclosure."""
+    wish = new_sender()
+    reply = texts(servers.say(wish, "保存期間が終わる前に、私の個人データを開示してほしいです"))
+    assert servers.slot(wish, "request_type") == "disclosure"
+    assert COVERED in reply
+
+    question = new_sender()
+    asked = texts(servers.say(question, "半年以内に消えるデータも開示請求の対象になりますか"))
+    assert COVERED in asked
+
+    plain = new_sender()
+    assert COVERED not in texts(servers.say(plain, "私の個人データを開示してください"))

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from madoguchi.requests.life import disclosure_coverage
 from madoguchi.requests.types import load_catalogue, load_types
 from madoguchi.tickets import Ticket, load_rules, manual_transitions, workflow
 from madoguchi.tickets.service_target import JST, jst_date
@@ -358,6 +359,8 @@ def lifecycle(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
             "scope": ticket.disclosure_scope,
             "scope_label": _label(rules.disclosure_scopes, ticket.disclosure_scope),
             "items": list(ticket.disclosure_items or []),
+            # What disclosure covers (lifecycle.yml: data to be deleted within six months too).
+            "covers": disclosure_coverage()["desk"] if "disclosure" in types else None,
         },
         "fee": {
             "allowed": rules.fee_allowed(types),

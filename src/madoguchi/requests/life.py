@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from madoguchi.infra.settings import project_root
+from madoguchi.requests.types import load_catalogue
 from madoguchi.text.normalize import normalize_text
-from madoguchi.tickets.lifecycle import Rules, load_rules
+from madoguchi.tickets.lifecycle import Rules, data_file, load_rules
 
 LIFE_FILE = Path("data") / "dialogue" / "request_life.yml"
 
@@ -75,6 +76,38 @@ def disclosure_plain(kind: str | None) -> str | None:
     """How the confirmation names a disclosure of that kind (None: the type's own words)."""
     entry = life_words()["disclosure_kinds"].get(kind or "")
     return entry["plain"] if entry else None
+
+
+@lru_cache(maxsize=1)
+def disclosure_coverage() -> Mapping[str, str]:
+    """lifecycle.yml's disclosure_coverage: what disclosure covers beyond the obvious (data to
+    be deleted within six months, since 2022), as the desk (`desk`) and the chat
+    (`customer`) say it: one text for both, so they cannot disagree."""
+    raw = yaml.safe_load(data_file().read_text(encoding="utf-8")) or {}
+    coverage = raw.get("disclosure_coverage") or {}
+    if not all(isinstance(coverage.get(k), str) and coverage[k].strip()
+               for k in ("desk", "customer")):
+        raise ValueError("lifecycle.yml: disclosure_coverage needs desk and customer texts")
+    return {k: coverage[k].strip() for k in ("desk", "customer")}
+
+
+def coverage_note(text: str) -> str | None:
+    """The customer's words ask about data that is about to be deleted: the sentence saying
+    it is covered by disclosure all the same; None otherwise."""
+    cues = life_words()["disclosure_coverage"]["cues"]
+    return disclosure_coverage()["customer"] if _first_cue(text, {"soon": cues}) else None
+
+
+def coverage_for_answer(question: str, section_id: str) -> str | None:
+    """After a notice answer: the coverage sentence when the question asks about disclosing
+    data that is about to be deleted (it names the disclosure, its answer came from a section
+    of the disclosure's procedure, and it has a coverage cue); None otherwise."""
+    disclosure = load_catalogue().types.get("disclosure")
+    if disclosure is None or section_id not in disclosure.notice_sections:
+        return None
+    if normalize_text(disclosure.label) not in normalize_text(question):
+        return None
+    return coverage_note(question)
 
 
 def delivery_answer() -> str:
