@@ -118,3 +118,45 @@ def test_supervisor_figures_page_and_export(desk: Desk) -> None:
     assert rows[0]["period"] == "today" and rows[1]["period"] == "this_week"
     bad = desk.call("GET", "/api/figures", user="boss", params={"since": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_the_export_holds_the_charts_as_svg_for_supervisors_only(desk: Desk) -> None:
+    """/api/export/figures.html: the figures page's charts (inline SVG) and today's and this
+    week's figures in one self-contained file; a rating given now shows in it."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from madoguchi.review.csat import CsatBook
+
+    ticket = desk.ticket(request_types=["correction"])
+    book = CsatBook(desk.sessions)
+    book.ask(ticket.conversation_id, "resolved", ticket_reference=ticket.reference,
+             operator="sato", request_types=["correction"])
+    book.rate(ticket.conversation_id, 4)
+
+    assert desk.call("GET", "/api/export/figures.html").status_code == 403  # operators: no
+    assert desk.call("GET", "/api/export/figures.html", user=None).status_code == 401
+    assert desk.call("GET", "/api/export/figures.html", user="boss",
+                     params={"since": "yesterday"}).status_code == 422
+    exported = desk.call("GET", "/api/export/figures.html", user="boss")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/html")
+    assert exported.headers["content-disposition"] == 'attachment; filename="figures.html"'
+    assert "default-src 'none'" in exported.headers["content-security-policy"]
+    html = exported.text
+    for chart in ("chart-csat-weekly", "chart-containment-weekly", "chart-claim-weekly",
+                  "chart-response-weekly", "chart-target-weekly", "chart-csat-type",
+                  "chart-csat-operator", "chart-csat-distribution"):
+        assert f'id="{chart}"' in html, chart
+    svgs = re.findall(r"<svg .*?</svg>", html, re.S)
+    assert len(svgs) == 8
+    for svg in svgs:  # each chart stands alone as an SVG document
+        assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    operators = ET.fromstring(next(s for s in svgs if "担当者別" in s))
+    labels = [t.text for t in operators.iter("{http://www.w3.org/2000/svg}text")]
+    assert "sato" in labels
+    assert "<script" not in html and 'href="/' not in html and 'src="' not in html
+    assert 'id="figures-summary"' in html and "今日" in html and "今週" in html
+
+    page = desk.page("GET", "/desk/review/metrics", user="boss").text
+    assert 'id="export-charts" href="/api/export/figures.html' in page

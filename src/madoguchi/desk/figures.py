@@ -1,5 +1,6 @@
 """The supervisor's quality figures (CSAT, containment, service levels) as JSON, as an export
-(JSON or CSV) and as the SVG charts on top of the figures page (/desk/review/metrics).
+(JSON or CSV for the numbers; one HTML file with the SVG charts, to keep or send on) and as the
+SVG charts on top of the figures page (/desk/review/metrics).
 
 The figures are computed by `madoguchi.review.quality`; the chart geometry is computed here, so
 the SVG in the page needs no script and no inline style.
@@ -24,6 +25,7 @@ from madoguchi.tickets import User
 from . import views
 from .auth import require_supervisor
 from .errors import ERROR_RESPONSES
+from .pages import templates
 from .review_api import review_of
 
 router = APIRouter(prefix="/api", tags=["review"], responses=ERROR_RESPONSES)
@@ -31,6 +33,8 @@ Supervisor = Annotated[User, Depends(require_supervisor)]
 
 SINCE = Query(None, description="ISO date (a JST day) or date-time; default: 8 weeks back")
 UNTIL = Query(None, description="ISO date (the whole JST day) or date-time; default: today")
+# The exported file runs nothing and loads nothing, wherever it is opened.
+EXPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def figures_of(request: Request, since: str | None, until: str | None) -> dict[str, Any]:
@@ -70,6 +74,20 @@ def export_figures_csv(request: Request, user: Supervisor, since: str | None = S
     rows: Iterator[dict[str, Any]] = iter(figure_rows(figures_of(request, since, until)))
     return StreamingResponse(csv_lines(rows, FIGURE_COLUMNS),
                              media_type="text/csv; charset=utf-8", headers=_file("csv"))
+
+
+@router.get("/export/figures.html", response_class=Response, responses={
+    200: {"description": "the figures and their SVG charts", "content": {"text/html": {}}},
+})
+def export_figures_html(request: Request, user: Supervisor, since: str | None = SINCE,
+                        until: str | None = UNTIL) -> Response:
+    """The figures of today and this week and every chart of the figures page (inline SVG, no
+    script, no link to the desk) in one file: the export the numbers alone do not make."""
+    q = figures_of(request, since, until)
+    body = templates.get_template("figures_export.html").render(
+        quality=q, quality_charts=charts(q), generated=now())
+    return Response(body, media_type="text/html; charset=utf-8", headers={
+        **_file("html"), "Content-Security-Policy": EXPORT_POLICY})
 
 
 def _file(ext: str) -> dict[str, str]:
