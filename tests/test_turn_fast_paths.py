@@ -8,15 +8,20 @@ when it is rewound, and when another conversation arrives under the same id.
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionExecutionRejected,
     ActionReverted,
     ActiveLoop,
     BotUttered,
+    ConversationPaused,
     DefinePrevUserUtteredFeaturization,
+    Restarted,
+    SessionStarted,
     SlotSet,
     UserUtteranceReverted,
     UserUttered,
@@ -167,3 +172,36 @@ def test_every_option_on_one_growing_tracker_walks_its_events_once_per_event(
                     fast_paths._original_states(DOMAIN, current, **options)
             # Rasa's own states walk it once per call; ours once for all the options.
             assert walks.count(len(current.events)) == 1 + len(OPTIONS)
+
+
+def random_conversation(seed: int, length: int = 60) -> list:
+    """Events drawn at random, loops, rejections, undos and restarts among them."""
+    rng = random.Random(seed)
+    makers = [
+        lambda: user("はい", "affirm"), lambda: user("開示して", "request_disclosure"),
+        lambda: ActionExecuted("action_listen"), lambda: ActionExecuted("request_form"),
+        lambda: ActionExecuted("status_form"), lambda: ActionExecuted("action_answer_notice"),
+        lambda: ActiveLoop("request_form"), lambda: ActiveLoop("status_form"),
+        lambda: ActiveLoop(None), lambda: ActionExecutionRejected("request_form"),
+        lambda: SlotSet("requested_slot", "customer_name"), lambda: BotUttered("はい。"),
+        lambda: DefinePrevUserUtteredFeaturization(False), ActionReverted,
+        UserUtteranceReverted, Restarted, SessionStarted, ConversationPaused,
+    ]
+    weights = [6, 3, 6, 5, 2, 3, 2, 1, 2, 1, 2, 3, 1, 1, 1, 0.3, 0.3, 0.3]
+    return [rng.choices(makers, weights)[0]() for _ in range(length)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_applied_events_are_rasas_after_every_event(seed) -> None:
+    events = random_conversation(seed)
+    if seed == 0:
+        events = list(itertools.chain.from_iterable(turns()))
+    tracker = DialogueStateTracker("applied", DOMAIN.slots)
+    for event in events:
+        tracker.update(event, DOMAIN)
+        ours, rasas = tracker.applied_events(), fast_paths._original_applied_events(tracker)
+        assert [id(e) for e in ours] == [id(e) for e in rasas]
+
+
+def test_applied_events_installed() -> None:
+    assert DialogueStateTracker.applied_events is fast_paths.applied_events

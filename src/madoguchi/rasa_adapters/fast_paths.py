@@ -27,6 +27,11 @@ one of them carries the current turn's events (from the customer's latest messag
 domain; everything else in the tracker's state is what Rasa sends. Every other action gets
 exactly Rasa's call.
 
+4. `DialogueStateTracker.applied_events` walks the whole conversation several times a turn (the
+session check, each prediction, …) and asks up to five `isinstance` questions of every event,
+each slow on Rasa's abstract event classes. Here each event type is classified once, and the
+walk is Rasa's, in Rasa's order, with Rasa's own helpers for the undos.
+
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
 
@@ -45,7 +50,17 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 _SUFFIX = (". Failed to validate Action server response from API, make sure your response "
@@ -205,6 +220,56 @@ def states_for_tracker_history(
 states_for_tracker_history.rasa_original = _original_states  # type: ignore[attr-defined]
 
 
+# What `applied_events` does with an event, by its type, in the order Rasa asks.
+_RESET, _ACTION_REVERTED, _USER_REVERTED, _ACTION, _LOOP, _OTHER = range(6)
+_kinds: dict[type, int] = {}
+_original_applied_events = getattr(DialogueStateTracker.applied_events, "rasa_original",
+                                   DialogueStateTracker.applied_events)
+
+
+def _kind(event_type: type) -> int:
+    """Rasa's `isinstance` questions in `applied_events`, asked once per event type."""
+    if issubclass(event_type, (Restarted, SessionStarted)):
+        kind = _RESET
+    elif issubclass(event_type, ActionReverted):
+        kind = _ACTION_REVERTED
+    elif issubclass(event_type, UserUtteranceReverted):
+        kind = _USER_REVERTED
+    elif issubclass(event_type, ActionExecuted):
+        kind = _ACTION
+    elif issubclass(event_type, ActiveLoop):
+        kind = _LOOP
+    else:
+        kind = _OTHER
+    _kinds[event_type] = kind
+    return kind
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """`DialogueStateTracker.applied_events`: the events without those reverted."""
+    marked = [(_kinds.get(type(event)), event) for event in self.events]
+    marked = [(_kind(type(event)) if kind is None else kind, event) for kind, event in marked]
+    loop_names = [event.name for kind, event in marked if kind == _LOOP and event.name]
+    applied: list[Event] = []
+    for kind, event in marked:
+        if kind == _RESET:
+            applied = []
+        elif kind == _ACTION_REVERTED:
+            self._undo_till_previous(ActionExecuted, applied)
+        elif kind == _USER_REVERTED:
+            self._undo_till_previous(UserUttered, applied)
+            self._undo_till_previous(ActionExecuted, applied)
+        elif kind == _ACTION and loop_names and event.action_name in loop_names \
+                and not self._first_loop_execution_or_unhappy_path(event.action_name, applied):
+            self._undo_till_previous_loop_execution(event.action_name, applied)
+        else:
+            applied.append(event)
+    return applied
+
+
+applied_events.rasa_original = _original_applied_events  # type: ignore[attr-defined]
+
+
 # Custom actions that read the latest message, the slots and the active loop of the tracker, and
 # neither its earlier events nor the domain (actions/notice.py).
 CURRENT_TURN_ACTIONS = frozenset({"action_answer_notice", "action_notice_gap",
@@ -243,9 +308,11 @@ def install() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
     RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
 
 
 install()
 
-__all__ = ["CURRENT_TURN_ACTIONS", "ValidationError", "action_call_format", "current_turn",
-           "install", "reply_validator", "states_for_tracker_history", "validate_action_result"]
+__all__ = ["CURRENT_TURN_ACTIONS", "ValidationError", "action_call_format", "applied_events",
+           "current_turn", "install", "reply_validator", "states_for_tracker_history",
+           "validate_action_result"]
