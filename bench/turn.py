@@ -10,7 +10,8 @@ starter bot (`make bench BENCH=turn`, about 8 minutes).
    and write, policies, each action-server call — payload, JSON, transport, the action server's
    parsing, the action's own work — logging, …) for notice answers and form turns early in a
    conversation (turn ≤ 12, about the fifth) and late (turn ≥ 40, about the fiftieth), and per
-   action the request's size in bytes (Rasa sends the whole tracker, and the domain).
+   action the request's size in bytes (Rasa sends the whole tracker and the domain; the notice
+   answers get the current turn only, see madoguchi.rasa_adapters.fast_paths).
 2. Load, without the profiler, ours and then the baseline, the same load generator (async HTTP
    to /webhooks/rest/webhook, one conversation per customer; when a customer's script ends the
    next conversation starts under a new sender id):
