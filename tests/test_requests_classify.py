@@ -97,6 +97,24 @@ def test_erase_words_without_wrong_content_are_a_suspension():
     assert classify("間違った住所を消して", rank("request_suspension", 0.5)).types == ["correction"]
 
 
+@pytest.mark.parametrize("text", [
+    "もうすぐ消去される予定の私のデータも開示してほしいです",
+    "消去予定のデータも開示してもらえますか",
+    "削除される前に私のデータを開示してほしい",
+])
+def test_data_due_to_be_deleted_is_described_not_asked_to_be_erased(text):
+    """「消去予定のデータも開示して」 asks for ② alone (cues.yml delete.described); it was
+    taken as ② and ④ at once, a request to erase the customer never made."""
+    assert classify(text, []).types == ["disclosure"]
+    assert classify(text, rank("request_disclosure", 0.6)).types == ["disclosure"]
+
+
+@pytest.mark.parametrize("text", ["データを消去してください", "消去する前に確認したい",
+                                  "全部削除して、消去予定も教えて"])
+def test_an_erase_word_not_followed_by_a_description_is_still_a_wish(text):
+    assert "suspension" in classify(text, []).types
+
+
 @pytest.mark.parametrize(
     "text", ["止めてください", "やめてほしい", "停止をお願いします", "もうやめて！！"]
 )

@@ -208,6 +208,8 @@ class Cues:
     all_words: PhraseMatcher
     negated: NegatedWish
     answers: Mapping[str, PhraseMatcher] = field(default_factory=dict)
+    # Lemma runs that, right after an erase or 削除 word, make it a description (delete.described).
+    described: tuple[tuple[str, ...], ...] = ()
 
 
 def parse_cues(raw: Mapping[str, Any]) -> Cues:
@@ -298,6 +300,8 @@ def parse_cues(raw: Mapping[str, Any]) -> Cues:
         ),
         channels=PhraseMatcher(channel_groups),
         all_channels=all_channels,
+        described=tuple(phrase_lemmas(p) for p in _str_list(delete.get("described") or [],
+                                                              "delete.described")),
         recipients=PhraseMatcher(recipient_groups),
         all_recipients=str(raw.get("all_recipients") or "すべての第三者提供先"),
         all_words=PhraseMatcher({"all": _str_list(raw.get("all_words"), "all_words")}),
@@ -367,6 +371,11 @@ def _triggers(seq: Sequence[str], cues: Cues, matches: list[Match]) -> list[Matc
     return sorted(triggers, key=lambda m: m.start)
 
 
+def _described(seq: Sequence[str], end: int, described: Sequence[tuple[str, ...]]) -> bool:
+    """Whether the lemmas from `end` begin with one of `described`."""
+    return any(tuple(seq[end:end + len(run)]) == run for run in described if run)
+
+
 def _mentions(seq: Sequence[str], cues: Cues) -> list[_Mention]:
     matches = cues.triggers.find(seq)
     context = cues.context.find(seq)
@@ -381,6 +390,8 @@ def _mentions(seq: Sequence[str], cues: Cues) -> list[_Mention]:
         local_context = [m for m in context if seg_start <= m.start < seg_end]
         if trig.label.startswith("req:"):
             mentions.append(_Mention(trig.start, (trig.label[4:],), "decided"))
+        elif trig.label != "stop" and _described(seq, trig.end, cues.described):
+            continue  # 「消去予定のデータ」: data due to go, not a wish to erase it
         elif trig.label == "stop":
             mentions.extend(_resolve_stop(in_segment, cues, trig))
         elif trig.label == "erase":
