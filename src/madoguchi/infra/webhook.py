@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,22 +141,21 @@ class OutboxMessage(Base):
     last_error = Column(String(200))
 
 
+@dataclass(eq=False, repr=False)  # one outbox is one worker: compared and shown as itself
 class Outbox:
     """Write announcements durably; deliver what is due with backoff (any number of workers)."""
 
-    def __init__(self, sessions: sessionmaker, webhook: Webhook, *, first_delay: float = 1.0,
-                 max_delay: float = 300.0, lease: float = 60.0, batch: int = 20,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        self.sessions = sessions
-        self.webhook = webhook
-        self.first_delay = first_delay
-        self.max_delay = max_delay
-        self.lease = lease
-        self.batch = batch
-        self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    sessions: sessionmaker
+    webhook: Webhook
+    _: KW_ONLY
+    first_delay: float = 1.0
+    max_delay: float = 300.0
+    lease: float = 60.0
+    batch: int = 20
+    clock: Callable[[], datetime] = utcnow
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
     def enqueue(self, event: str, payload: Mapping[str, Any]) -> int:
         """Store the announcement (committed before this returns) and wake the worker."""
