@@ -236,7 +236,9 @@ Object.assign(globalThis, {
   location: new URL("http://shop.test/index.html"), confirm: () => true,
 });
 
-function loadPage() {
+// A page load; `session` is the tab's sessionStorage (the same one: a reload in that tab).
+function loadPage(session = tab) {
+  globalThis.sessionStorage = session;
   const doc = makeDocument();
   globalThis.document = doc;
   delete globalThis.__madoguchiChat;
@@ -268,7 +270,13 @@ function type(p, text) {
 }
 
 (async () => {
+  // What an earlier version of the widget left: a conversation kept in localStorage for 7 days.
+  local.setItem("madoguchi-chat:v1:session", JSON.stringify("f".repeat(32)));
+  local.setItem("madoguchi-chat:v1:token", JSON.stringify("1.deadbeef"));
   const p = loadPage();
+  check(local.getItem("madoguchi-chat:v1:session") === null &&
+    local.getItem("madoguchi-chat:v1:token") === null,
+    "a conversation an earlier version kept in localStorage is dropped");
   check(!!p.root, "one widget root on the page");
   const css = p.doc.head.elements.find((e) => e.tagName === "LINK");
   check(css && css.href === DESK + "/chat/madoguchi-chat.css", "stylesheet from the desk");
@@ -291,8 +299,12 @@ function type(p, text) {
     "placeholder and send button");
   await until(() => p.msgs().length === 1 && last(p).classList.contains("mdg-bot") &&
     last(p).textContent.includes("こんにちは"), "the assistant greets a new conversation");
-  const session = JSON.parse(local.getItem("madoguchi-chat:v1:session"));
-  check(/^[0-9a-f]{32}$/.test(session), "session id kept in localStorage");
+  const session = JSON.parse(tab.getItem("madoguchi-chat:v1:session"));
+  check(/^[0-9a-f]{32}$/.test(session) && session !== "f".repeat(32),
+    "a new conversation's id kept in this tab (sessionStorage)");
+  check(typeof JSON.parse(tab.getItem("madoguchi-chat:v1:token")) === "string",
+    "its session token kept in this tab");
+  check(local.map.size === 0, "nothing kept in localStorage (it outlives the tab)");
 
   check(p.one("mdg-send").disabled, "empty input: send disabled");
   type(p, "   \n ");
@@ -358,7 +370,7 @@ function type(p, text) {
     "the history is shown again after a reload");
   check(!q.one("mdg-panel").hidden, "still open after the reload");
   await until(() => q.one("mdg-status").hidden, "connected after the reload");
-  check(JSON.parse(local.getItem("madoguchi-chat:v1:session")) === session,
+  check(JSON.parse(tab.getItem("madoguchi-chat:v1:session")) === session,
     "the same conversation after the reload");
   const seen = await get(`/seen?session=${session}`);
   check(seen.filter((m) => m === "/greet").length === 1, "no second greeting after the reload");
@@ -375,6 +387,23 @@ function type(p, text) {
   await operator(session, "再接続後のご連絡です。");
   await until(() => last(q).textContent.includes("再接続後のご連絡です。"),
     "an operator's message after the reconnect");
+
+  // The next person at this shared computer opens the shop in a new tab (the first customer's
+  // tab closed or not): its own sessionStorage, the same localStorage.
+  const nextTab = new Store_();
+  const r = loadPage(nextTab);
+  check(r.msgs().length === 0, "a new tab shows none of the earlier conversation");
+  r.one("mdg-launcher").click();
+  await until(() => r.msgs().length === 1 && last(r).textContent.includes("こんにちは"),
+    "a new tab greets a new conversation");
+  const other = JSON.parse(nextTab.getItem("madoguchi-chat:v1:session"));
+  check(/^[0-9a-f]{32}$/.test(other) && other !== session, "a new tab is a new conversation");
+  await operator(session, "前のお客様へのご連絡です。");
+  await operator(other, "新しいお客様へのご連絡です。");
+  await until(() => last(r).textContent.includes("新しいお客様へのご連絡です。"),
+    "the new tab gets its own conversation's operator message");
+  check(!texts(r).includes("前のお客様へのご連絡です。"),
+    "the operator's later reply to the earlier customer is not shown in the new tab");
   console.log("ALL OK");
   process.exit(0);
 })().catch((e) => {

@@ -81,10 +81,20 @@
       return null;
     }
   }
-  // The conversation id survives the browser (localStorage); the messages themselves stay in
-  // this tab only (sessionStorage), so what a customer typed is not left on a shared computer.
-  var local = storage("localStorage");
+  // Everything stays in this tab only (sessionStorage): the conversation id, its session token
+  // and the messages. A reload in the tab continues the conversation; closing the tab ends it
+  // for this browser, so the next person at a shared computer neither continues it nor reads
+  // the operator's later replies (issue 15, item 6).
   var tab = storage("sessionStorage");
+  // Earlier versions kept the id and its token in localStorage for 7 days: drop what they left.
+  (function () {
+    var local = storage("localStorage");
+    if (!local) return;
+    try {
+      local.removeItem(KEY + "session");
+      local.removeItem(KEY + "token");
+    } catch (e) { /* ignore */ }
+  })();
 
   function load(store, name, fallback) {
     if (!store) return fallback;
@@ -117,8 +127,8 @@
   // --- state -------------------------------------------------------------------------------
 
   var state = {
-    sessionId: load(local, "session", null),
-    sessionToken: load(local, "token", null),
+    sessionId: load(tab, "session", null),
+    sessionToken: load(tab, "token", null),
     issuedToken: null, // {session_id, session_token} from the server's session_token event
     history: load(tab, "history", []),
     open: load(tab, "open", false),
@@ -561,8 +571,8 @@
       state.sessionId = String(id);
       state.sessionToken = state.issuedToken && state.issuedToken.session_id === state.sessionId
         ? state.issuedToken.session_token : null;
-      save(local, "session", state.sessionId);
-      save(local, "token", state.sessionToken);
+      save(tab, "session", state.sessionId);
+      save(tab, "token", state.sessionToken);
       state.confirmed = true;
       setStatus("");
       if (first && state.history.length === 0 && state.pending.length === 0) {
@@ -600,8 +610,8 @@
 
   function restartConversation() {
     if (!window.confirm(T.restartConfirm)) return;
-    forget(local, "session");
-    forget(local, "token");
+    forget(tab, "session");
+    forget(tab, "token");
     forget(tab, "history");
     state.sessionId = null;
     state.sessionToken = null;
