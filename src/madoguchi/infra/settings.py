@@ -196,9 +196,10 @@ class Settings:
     # tokens
     production: bool = field(metadata=_variable(
         "PRODUCTION", "tokens", "1 or 0", "0 (on when exposed or scaled)",
-        "Rasa's HTTP API wants its token and the chat's conversation ids must be signed; off, "
-        "a loopback `make run` serves the standard Rasa APIs as DESIGN.md's contract has them; "
-        "the launcher turns it on for a non-loopback `MADOGUCHI_HOST` and the scale profile",
+        "the chat's conversation ids must be signed; off, a loopback `make run` serves "
+        "Rasa's standard REST channel as DESIGN.md's contract has it (any `sender`; Rasa's "
+        "HTTP API wants its token in every profile); the launcher turns it on for a "
+        "non-loopback `MADOGUCHI_HOST` and the scale profile",
         parse=_flag, default=False))
     rasa_token: str | None = field(metadata=_variable(
         "RASA_TOKEN", "tokens", "text", "made per run",
