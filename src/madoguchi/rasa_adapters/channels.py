@@ -32,7 +32,6 @@ import ipaddress
 import json
 import logging
 import re
-import traceback
 import unicodedata
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -52,6 +51,7 @@ from madoguchi.rasa_adapters import contact, sessions
 from madoguchi.rasa_adapters.limits import Limiter, limiter
 from madoguchi.rasa_adapters.resilience import (
     TrackerStoreUnavailable,
+    failure_description,
     resilient,
     retry_text,
 )
@@ -359,9 +359,8 @@ async def _paused(agent: Any, sender: str) -> bool:
 
 def _log_failure(what: str, message: UserMessage, exc: BaseException) -> None:
     # Never the text, never the exception's message (it may quote the text): where it failed.
-    where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
-    logger.error("%s for %s (%d characters): %s\n%s", what, message.sender_id,
-                 len(str(message.text or "")), type(exc).__name__, where)
+    logger.error("%s for %s (%d characters): %s", what, message.sender_id,
+                 len(str(message.text or "")), failure_description(exc))
 
 
 def _guarded(on_new_message: Handler) -> Handler:

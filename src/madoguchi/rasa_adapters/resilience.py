@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -73,6 +74,13 @@ def retry_text() -> str:
 Handler = Callable[[Any], Awaitable[Any]]
 
 
+def failure_description(exc: BaseException) -> str:
+    """Where a turn failed, never what it was about: an exception's message may quote the
+    customer's words (SQLAlchemy's states a failed statement's parameters: the event's JSON)."""
+    where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+    return f"{type(exc).__name__}\n{where}"
+
+
 def resilient(on_new_message: Handler) -> Handler:
     """Wrap Rasa's message handler so that the customer hears of a failed turn."""
     _install_filter()
@@ -82,10 +90,10 @@ def resilient(on_new_message: Handler) -> Handler:
         token = _failures.set(failures)
         try:
             result = await on_new_message(message)
-        except (Exception, TrackerStoreUnavailable):
+        except (Exception, TrackerStoreUnavailable) as exc:
             # Never saved (the tracker store is written last): nothing to undo.
-            logger.exception("turn for %s failed; the customer is asked to resend",
-                             message.sender_id)
+            logger.error("turn for %s failed; the customer is asked to resend: %s",
+                         message.sender_id, failure_description(exc))
             await _tell(message)
             return None
         finally:
@@ -102,5 +110,6 @@ def resilient(on_new_message: Handler) -> Handler:
 async def _tell(message: Any) -> None:
     try:
         await message.output_channel.send_text_message(message.sender_id, retry_text())
-    except Exception:
-        logger.exception("could not tell %s to resend", message.sender_id)
+    except Exception as exc:
+        logger.error("could not tell %s to resend: %s", message.sender_id,
+                     failure_description(exc))
