@@ -21,6 +21,7 @@ from madoguchi.text.pii import (
     LABELS,
     MEMBER_NUMBER,
     MY_NUMBER,
+    NAME,
     PHONE,
     POSTAL_CODE,
     PiiSpan,
@@ -386,10 +387,12 @@ def test_offsets_point_into_the_original_text():
         "〒１２３-４５６７ 東京都、会員番号M12345678です。😀"
     )
     spans = find_pii(text)
-    assert [s.label for s in spans] == [PHONE, EMAIL, POSTAL_CODE, MEMBER_NUMBER]
+    # 「山田です。」 opening the message is a self-introduction: a name (people.py).
+    assert [s.label for s in spans] == [NAME, PHONE, EMAIL, POSTAL_CODE, MEMBER_NUMBER]
     for s in spans:
         assert text[s.start : s.end] == s.text
-    assert spans[0] == PiiSpan(PHONE, 8, 21, "０９０ー１２３４ー５６７８")
+    assert spans[0] == PiiSpan(NAME, 0, 2, "山田")
+    assert spans[1] == PiiSpan(PHONE, 8, 21, "０９０ー１２３４ー５６７８")
 
 
 def test_spans_are_sorted_and_do_not_overlap():
@@ -443,12 +446,12 @@ def test_partial_masking_keeps_structure_but_hides_the_middle(text, masked):
 
 def test_label_masking_replaces_every_span_with_its_label():
     text = (
-        f"電話090-1234-5678 メールtaro@example.com 〒123-4567 会員番号M12345678 "
-        f"カード{VISA_TEST} マイナンバー{VALID_MY_NUMBER}"
+        f"佐藤花子と申します。電話090-1234-5678 メールtaro@example.com 〒123-4567 "
+        f"東京都江東区東陽1-2-3 会員番号M12345678 カード{VISA_TEST} マイナンバー{VALID_MY_NUMBER}"
     )
     assert mask(text, style="label") == (
-        "電話［電話番号］ メール［メールアドレス］ ［郵便番号］ 会員番号［会員番号］ "
-        "カード［カード番号］ マイナンバー［個人番号］"
+        "［氏名］と申します。電話［電話番号］ メール［メールアドレス］ ［郵便番号］ ［住所］ "
+        "会員番号［会員番号］ カード［カード番号］ マイナンバー［個人番号］"
     )
     assert set(LABELS.values()) == {
         "［電話番号］",
@@ -457,6 +460,8 @@ def test_label_masking_replaces_every_span_with_its_label():
         "［会員番号］",
         "［カード番号］",
         "［個人番号］",
+        "［氏名］",
+        "［住所］",
     }
 
 

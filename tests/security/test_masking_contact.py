@@ -2,10 +2,11 @@
 data may live").
 
 Through the real Rasa and action servers: a customer's request with name, phone, e-mail and
-address typed in the form and in free text. Afterwards Rasa's tracker store (the `events`
-table, read directly) holds none of them, the customer still saw their own data in the
-summary they confirmed, and the ticket has every one of them in clear. A card number typed
-over two messages is masked in both. No log file holds any of it.
+address typed in the form and in free text (a self-introduction, an address with its house
+number). Afterwards Rasa's tracker store (the `events` table, read directly) holds none of
+them, the customer still saw their own data in the summary they confirmed, and the ticket has
+every one of them in clear. A card number typed over two messages is masked in both. No log
+file holds any of it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,33 @@ def test_the_tracker_holds_placeholders_and_the_ticket_the_clear_contact_data(se
     assert FREE_PHONE in ticket["customer_words"] and FREE_EMAIL in ticket["customer_words"]
 
 
+# Typed in free text, outside the form's questions for a name and an address (issue 15,
+# item 4): the finder finds a self-introduction and an address with its house number.
+INTRO_NAME = "佐藤花子"
+INTRO_ADDRESS = "大阪府大阪市北区梅田三丁目1-2"
+INTRO_PHONE = "090-1357-2468"
+
+
+def test_a_name_and_an_address_in_free_text_reach_only_the_ticket(servers):
+    sender = new_sender()
+    servers.say(sender, f"{OPENING['disclosure']}。{INTRO_NAME}と申します。住所は"
+                        f"{INTRO_ADDRESS}です。電話は{INTRO_PHONE}です")
+    servers.say(sender, "はい")
+    fill_form(servers, sender)
+    servers.say(sender, "/affirm")
+    assert servers.slot(sender, "ticket_reference")
+
+    clear = [INTRO_NAME, INTRO_ADDRESS, "梅田三丁目", INTRO_PHONE]
+    log = "\n".join(words_in(row) for row in stored_events(servers, sender))
+    assert [c for c in clear if c in log] == [], "in the tracker store"
+    assert "［氏名#" in log and "［住所#" in log
+    api = words_in(json.dumps(servers.tracker(sender), ensure_ascii=False))
+    assert [c for c in clear if c in api] == [], "in Rasa's API"
+    # The operator reads the customer's words in clear on the ticket.
+    [ticket] = tickets_of(servers, sender)
+    assert all(c in ticket["customer_words"] for c in clear), ticket["customer_words"]
+
+
 def test_a_card_number_split_over_two_messages_is_masked_in_both(servers):
     sender = new_sender()
     servers.say(sender, "カード番号は4111 1111")
@@ -80,9 +108,10 @@ def test_a_card_number_split_over_two_messages_is_masked_in_both(servers):
 def test_no_log_file_holds_contact_data_or_message_text(servers):
     sender = new_sender()
     servers.say(sender, f"住所変更です。{NAME}、{ADDRESS}、電話{FREE_PHONE}、{FREE_EMAIL}")
+    servers.say(sender, f"{INTRO_NAME}と申します。住所は{INTRO_ADDRESS}です")
     logs = sorted(Path(servers.launcher.log_dir).glob("**/*.log"))
     assert logs
     for path in logs:
         text = path.read_text(encoding="utf-8", errors="replace")
-        for secret in [*CLEAR, "住所変更です"]:
+        for secret in [*CLEAR, INTRO_NAME, INTRO_ADDRESS, "住所変更です"]:
             assert secret not in text, f"{secret!r} in {path.name}"

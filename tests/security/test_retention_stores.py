@@ -45,7 +45,8 @@ def everything_said(sender: str, at: datetime) -> list:
     t = ts
     return [
         *start(t(at)),
-        user(f"開示をお願いします。{NAME}と申します。電話は{PHONE}、メールは{EMAIL}、住所は"
+        # A name the finder cannot see (no self-introduction): retention must learn it.
+        user(f"開示をお願いします。名義は{NAME}で、電話は{PHONE}、メールは{EMAIL}、住所は"
              f"{ADDRESS}です", "request_disclosure", 0.9, t(at, 1)),
         action("action_start_request", t(at, 2)),
         slot("request_types", ["disclosure"], t(at, 2)),

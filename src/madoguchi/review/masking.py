@@ -1,12 +1,14 @@
 """What a supervisor sees of a conversation: personal data replaced by labels.
 
-Three layers, because the finder alone cannot know a name or an address:
+Three layers, because the finder finds a name or an address only where its context says so:
 1. the customer's answer to a form question for a contact datum (the `requested_slot` then)
    is hidden whole (「山田太郎です」 → ［氏名］);
 2. the values of those slots, once known, are hidden wherever they appear again (the summary
    the assistant reads back);
 3. `madoguchi.text.pii` hides phone numbers, e-mail addresses, postal codes, member numbers,
-   card and individual numbers anywhere (label style: nothing of the number is left).
+   card and individual numbers anywhere (label style: nothing of the number is left), and
+   names and addresses where the customer gives them (「佐藤花子と申します」, an address with
+   its house number).
 """
 
 from __future__ import annotations

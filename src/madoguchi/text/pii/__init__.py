@@ -5,6 +5,8 @@ Modules, by concern:
 - vocabulary.py  dashes, postal marks and prefectures (shared with the form's validators)
 - checksums.py   Luhn and the individual number's check digit
 - patterns.py    spaCy `Matcher` patterns; context.py: labels before, addresses after a number
+- people.py      names and addresses, found by their context (a self-introduction, a label,
+                 a prefecture or city followed by block and house numbers)
 - finder.py      `find_pii`: candidates checked in code, overlaps resolved
 - masker.py      `mask`: partial for operators, by label for what is stored
 - gate.py        `contains_forbidden` / `mask_forbidden`: the one gate for card and individual
@@ -39,6 +41,16 @@ MY_NUMBER
     digit of the official algorithm (総務省令). Never stored, label or not. A 4-4-4
     window inside a longer run of 4-digit groups (a 16-digit number that failed Luhn) is not one.
 
+NAME
+    A person's name where the customer says it is theirs (「佐藤花子と申します」「名前は山田です」
+    「氏名：山田太郎」, a sentence that is only 「山田です。」); the name starts with a word UniDic
+    tags 人名 and holds only proper nouns. Conservative: 「個人情報と申します」 or a company
+    (株式会社山田, 山田商事) is no name.
+ADDRESS
+    A prefecture or a municipality followed by the town and the block and house numbers
+    (丁目・番地・番・号, digits or kanji numerals, building and room). No numbers, no address
+    (「東京都の条例」).
+
 Overlaps: the longer span wins, then the more sensitive kind. A valid card or individual number
 that loses to a longer span (say an e-mail local part) still forces that span to be fully
 replaced by its label, and is still reported by `contains_forbidden`.
@@ -53,12 +65,14 @@ from typing import TYPE_CHECKING, Any
 from .checksums import luhn_valid, my_number_check_digit, my_number_valid
 from .gate import contains_forbidden, mask_forbidden, scrub_forbidden
 from .kinds import (
+    ADDRESS,
     CREDIT_CARD,
     EMAIL,
     FORBIDDEN,
     LABELS,
     MEMBER_NUMBER,
     MY_NUMBER,
+    NAME,
     PHONE,
     POSTAL_CODE,
     PiiSpan,
@@ -83,12 +97,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ADDRESS",
     "CREDIT_CARD",
     "EMAIL",
     "FORBIDDEN",
     "LABELS",
     "MEMBER_NUMBER",
     "MY_NUMBER",
+    "NAME",
     "PHONE",
     "POSTAL_CODE",
     "PiiSpan",

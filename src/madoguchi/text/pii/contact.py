@@ -22,10 +22,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .kinds import EMAIL, FORBIDDEN, MEMBER_NUMBER, PHONE, POSTAL_CODE
-
-NAME = "NAME"
-ADDRESS = "ADDRESS"
+from .kinds import ADDRESS, EMAIL, FORBIDDEN, MEMBER_NUMBER, NAME, PHONE, POSTAL_CODE
 
 # Label per kind, as the placeholder shows it (the same words as the review's labels).
 CONTACT_LABELS: dict[str, str] = {

@@ -7,6 +7,11 @@ what patterns cannot: digit counts, number plans, check digits (checksums.py), l
 Overlaps: the longer span wins, then the more sensitive kind. A valid card or individual number
 that loses to a longer span (say an e-mail local part) marks that span `hides_forbidden`, and is
 still reported among the forbidden kinds.
+
+Names and addresses (people.py) are found on characters, by their context, and join after the
+numbers are resolved: one that holds whole numbers of the contact kinds takes their place (an
+address's digits are the address's); one that would cut into a number, or hold a card or
+individual number, ends where that number starts (the number keeps its own kind and label).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from .patterns import (
     PATTERNS,
     SPECIAL_10_RE,
 )
+from .people import people_spans
 from .vocabulary import DASH_NORMS, POSTAL_MARKS
 
 # --------------------------------------------------------------------------- token helpers
@@ -299,7 +305,37 @@ def _candidates(text: str, doc: Doc) -> set[tuple[str, int, int]]:
 def find(text: str) -> tuple[tuple[Found, ...], frozenset[str]]:
     """Spans and the forbidden kinds seen. Cached: callers typically ask
     `contains_forbidden(text)` and then `mask(text)` for the same message."""
-    if not text or not _MAYBE_PII_RE.search(unicodedata.normalize("NFKC", text)):
+    if not text:
+        return (), frozenset()
+    numbers, forbidden = _find_numbers(text)
+    return _with_people(text, numbers, people_spans(text)), forbidden
+
+
+def _with_people(text: str, numbers: tuple[Found, ...],
+                 people: list[tuple[str, int, int]]) -> tuple[Found, ...]:
+    """The numbers' spans with the names and addresses joined (see the module's docstring)."""
+    if not people:
+        return numbers
+    kept = list(numbers)
+    for kind, start, end in people:
+        inside = [f for f in kept if start < f.span.end and f.span.start < end]
+        cut = [f for f in inside if f.span.start < start or f.span.end > end
+               or f.span.label in FORBIDDEN or f.hides_forbidden]
+        if cut:
+            end = min(f.span.start for f in cut)
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            inside = [f for f in inside if f.span.end <= end]
+            if end - start < 2:  # a number before or at its start: the number alone
+                continue
+        kept = [f for f in kept if f not in inside]
+        kept.append(Found(PiiSpan(kind, start, end, text[start:end]), False))
+    return tuple(sorted(kept, key=lambda f: f.span.start))
+
+
+def _find_numbers(text: str) -> tuple[tuple[Found, ...], frozenset[str]]:
+    """The numbers' and e-mail addresses' spans, and the forbidden kinds seen."""
+    if not _MAYBE_PII_RE.search(unicodedata.normalize("NFKC", text)):
         return (), frozenset()
     doc = make_nlp().make_doc(text)
     # Longest first, then the more sensitive kind; a token belongs to at most one span.
