@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -131,6 +132,35 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+    finally:
+        db_engine.dispose()
+
+
+def test_a_sqlite_file_keeps_its_connection_between_sessions(sqlite_url):
+    """Opening and closing a connection per session checkpointed and deleted the WAL each
+    time (SQLAlchemy 1.4's NullPool); one kept connection serves session after session, from
+    whichever thread, and the WAL stays."""
+    db_engine = db.make_engine(sqlite_url)
+    factory = db.session_factory(db_engine)
+    seen: list[object] = []  # the connections themselves, so no id is reused
+
+    def one_session() -> None:
+        with db.write_session(factory) as session:
+            seen.append(session.connection().connection.dbapi_connection)
+            session.execute(text("CREATE TABLE IF NOT EXISTS t (v INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+
+    try:
+        one_session()
+        one_session()
+        worker = threading.Thread(target=one_session)
+        worker.start()
+        worker.join()
+        assert all(connection is seen[0] for connection in seen)
+        database = db_engine.url.database
+        assert Path(f"{database}-wal").exists()
+        with factory() as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar() == 3
     finally:
         db_engine.dispose()
 

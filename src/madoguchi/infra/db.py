@@ -25,7 +25,7 @@ from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 VERSION_TABLE = "madoguchi_alembic_version"
@@ -116,11 +116,16 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     kwargs: dict[str, Any] = {"future": True, "echo": echo}
     connect_args: dict[str, Any] = {"timeout": busy_timeout}
+    # Connections may be used from any thread, one session at a time (the desk's threadpool).
+    connect_args["check_same_thread"] = False
     if in_memory:
         # One shared connection, or every checkout would see a new empty database.
-        connect_args["check_same_thread"] = False
         kwargs["poolclass"] = StaticPool
     else:
+        # Kept, not opened and closed per session (SQLAlchemy 1.4's NullPool for a file):
+        # closing the last connection checkpoints and deletes the WAL, which the next write
+        # creates again (as the tracker store, rasa_adapters/tracker_store.py).
+        kwargs["poolclass"] = QueuePool
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     where = database or ":memory:"
