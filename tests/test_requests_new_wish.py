@@ -77,3 +77,22 @@ def test_every_request_type_has_an_offer_button() -> None:
     assert set(titles["request_offer"]) == set(REQUEST_TYPE_IDS)
     assert titles["request_offer"]["marketing_optout"] == "停止の手続きをする"
     assert titles["request_offer_decline"] == "大丈夫です"
+
+
+CORRECTING = [("request_correction", 0.91), ("notice_7", 0.02)]
+
+
+def test_a_phone_number_given_again_fixes_the_forms_answer_not_a_new_correction() -> None:
+    """Asked for the address, 「電話番号を間違えました、080-…です」 corrects what the form was
+    told (the new number replaces the first), whether the channel has concealed it or not."""
+    for text in ("電話番号を間違えました、［電話番号#de6b3927］です。住所は［住所#2dd14c2f］",
+                 "電話番号を間違えました、080-1111-2222です。"):
+        assert new_wish(text, CORRECTING, ["disclosure"], "postal_address", sure=SURE) is None
+
+
+def test_a_correction_of_registered_data_is_still_offered() -> None:
+    """Without a value the form takes from any answer, a wish to correct is request ③; and a
+    phone number that answers the question asked is just the answer."""
+    for text, requested in (("登録されている住所が間違っているので直してください", "customer_name"),
+                            ("電話番号を間違えて登録しています。080-1111-2222です", "phone")):
+        assert new_wish(text, CORRECTING, ["disclosure"], requested, sure=SURE) == "correction"

@@ -20,7 +20,10 @@ from madoguchi.requests.classify import (
 from madoguchi.requests.fields import accepts_any_words, validate
 from madoguchi.requests.types import form_slots
 from madoguchi.text.pii import find_pii
+from madoguchi.text.pii.contact import placeholders
 
+# The request type that fixes registered data (③), told apart from fixing a form answer.
+CORRECTION = "correction"
 # Answers that describe a wish as a matter of course: the complaint's own story.
 NO_NEW_WISH_SLOTS = frozenset({"complaint_details"})
 
@@ -81,4 +84,16 @@ def new_wish(
     )
     if not (worded or nlu_sure):
         return None
-    return next((t for t in decision.types if t not in taken), None)
+    wish = next((t for t in decision.types if t not in taken), None)
+    if wish == CORRECTION and corrects_an_answer(text, requested):
+        return None  # 「電話番号を間違えました、080-…です」: the form's answer, not a request ③
+    return wish
+
+
+def corrects_an_answer(text: str, requested: str | None) -> bool:
+    """Whether the message gives again contact data the form takes from any answer (a phone
+    number, an e-mail address) while it asks something else: it fixes what the customer told
+    the form, and the new value replaces the first (`answered`)."""
+    volunteered = volunteered_slots()
+    kinds = {kind for kind, _ in placeholders(text)} | {span.label for span in find_pii(text)}
+    return any(volunteered.get(kind) not in (None, requested) for kind in kinds)
