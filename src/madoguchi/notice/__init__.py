@@ -2,14 +2,7 @@
 
 from madoguchi.notice.answer import Answer, compose_answer, match_limit
 from madoguchi.notice.loader import coverage_problems, load_notice
-from madoguchi.notice.model import (
-    EXPECTED_IDS,
-    Limit,
-    Notice,
-    NoticeError,
-    NoticeVersion,
-    Section,
-)
+from madoguchi.notice.model import EXPECTED_IDS, Limit, Notice, NoticeError, NoticeVersion, Section
 from madoguchi.notice.retrieval import BM25, SectionRetriever
 
 __all__ = [
