@@ -146,6 +146,27 @@ def find_project_root(cwd: Path) -> Path:
     return cwd
 
 
+# --- kinds of setting: one type, one parser, one way the README shows them ---------------------
+
+
+def _fraction(name: str, default: float, description: str) -> dict[str, Variable]:
+    """A threshold from 0 to 1: the README shows its type and default one way for all of them."""
+    return _variable(name, "thresholds", "0–1", f"{default:g}", description,
+                     parse=_number(at_least=0, at_most=1), default=default)
+
+
+def _count(name: str, section: str, kind: str, default: int,
+           description: str) -> dict[str, Variable]:
+    """A whole number of at least 1 (a limit, a number of servers), shown as its default."""
+    return _variable(name, section, kind, str(default), description, parse=_whole(1),
+                     default=default)
+
+
+def _made_per_run(name: str, description: str) -> dict[str, Variable]:
+    """A secret that is None when unset: the launcher makes one for each run."""
+    return _variable(name, "tokens", "text", "made per run", description)
+
+
 # --- the settings ------------------------------------------------------------------------------
 
 
@@ -201,45 +222,39 @@ class Settings:
         "HTTP API wants its token in every profile); the launcher turns it on for a "
         "non-loopback `MADOGUCHI_HOST` and the scale profile",
         parse=_flag, default=False))
-    rasa_token: str | None = field(metadata=_variable(
-        "RASA_TOKEN", "tokens", "text", "made per run",
+    rasa_token: str | None = field(metadata=_made_per_run(
+        "RASA_TOKEN",
         "Rasa's API token (also the key of the desk's JWT); the launcher makes one when unset"))
-    action_token: str | None = field(metadata=_variable(
-        "ACTION_TOKEN", "tokens", "text", "made per run",
+    action_token: str | None = field(metadata=_made_per_run(
+        "ACTION_TOKEN",
         "the secret Rasa sends the action server (`action_endpoint.token`); made when unset"))
-    session_secret: str | None = field(metadata=_variable(
-        "SESSION_SECRET", "tokens", "text", "made per run",
+    session_secret: str | None = field(metadata=_made_per_run(
+        "SESSION_SECRET",
         "key that signs the chat's conversation ids; set it to keep chats across restarts"))
     # thresholds (the NLU's own, FallbackClassifier's, stay in config.yml: Rasa reads them there)
     retrieval_threshold: float | None = field(metadata=_variable(
         "RETRIEVAL_THRESHOLD", "thresholds", "score or `off`", "0.35",
         "retrieval score at which a question no intent was sure of is answered from the notice",
         parse=_or_off(_number(at_least=0), "off"), default=0.35))
-    interrupt_confidence: float = field(metadata=_variable(
-        "INTERRUPT_CONFIDENCE", "thresholds", "0–1", "0.8",
-        "NLU confidence at which a notice question or a wish for a person interrupts the form",
-        parse=_number(at_least=0, at_most=1), default=0.8))
-    split_margin: float = field(metadata=_variable(
-        "SPLIT_MARGIN", "thresholds", "0–1", "0.3",
+    interrupt_confidence: float = field(metadata=_fraction(
+        "INTERRUPT_CONFIDENCE", 0.8,
+        "NLU confidence at which a notice question or a wish for a person interrupts the form"))
+    split_margin: float = field(metadata=_fraction(
+        "SPLIT_MARGIN", 0.3,
         "a notice question and its neighbouring request this close in NLU confidence: the "
-        "notice answers and the request is offered",
-        parse=_number(at_least=0, at_most=1), default=0.3))
-    split_floor: float = field(metadata=_variable(
-        "SPLIT_FLOOR", "thresholds", "0–1", "0.1",
-        "the least NLU confidence at which the neighbouring request is offered beside an answer",
-        parse=_number(at_least=0, at_most=1), default=0.1))
-    review_low_confidence: float = field(metadata=_variable(
-        "REVIEW_LOW_CONFIDENCE", "thresholds", "0–1", "0.5",
-        "below this a message counts as low confidence in the review",
-        parse=_number(at_least=0, at_most=1), default=0.5))
-    rate_per_sender: int = field(metadata=_variable(
-        "RATE_PER_SENDER", "thresholds", "messages a minute", "30",
-        "a conversation's messages beyond this are refused (429) until the minute refills",
-        parse=_whole(1), default=30))
-    rate_per_address: int = field(metadata=_variable(
-        "RATE_PER_ADDRESS", "thresholds", "messages a minute", "120",
-        "the same for one client address (X-Forwarded-For from a proxy on loopback)",
-        parse=_whole(1), default=120))
+        "notice answers and the request is offered"))
+    split_floor: float = field(metadata=_fraction(
+        "SPLIT_FLOOR", 0.1,
+        "the least NLU confidence at which the neighbouring request is offered beside an answer"))
+    review_low_confidence: float = field(metadata=_fraction(
+        "REVIEW_LOW_CONFIDENCE", 0.5,
+        "below this a message counts as low confidence in the review"))
+    rate_per_sender: int = field(metadata=_count(
+        "RATE_PER_SENDER", "thresholds", "messages a minute", 30,
+        "a conversation's messages beyond this are refused (429) until the minute refills"))
+    rate_per_address: int = field(metadata=_count(
+        "RATE_PER_ADDRESS", "thresholds", "messages a minute", 120,
+        "the same for one client address (X-Forwarded-For from a proxy on loopback)"))
     # retention
     retention_days: int | None = field(metadata=_variable(
         "RETENTION_DAYS", "retention", "days or `off`", str(DEFAULT_RETENTION_DAYS),
@@ -255,14 +270,12 @@ class Settings:
         "SERVICE_TARGET_HOURS", "tickets", "hours", "–",
         "when set, a ticket is due this many clock hours after it was created instead",
         parse=_number(above=0)))
-    status_checks_per_conversation: int = field(metadata=_variable(
-        "STATUS_CHECKS_PER_CONVERSATION", "tickets", "checks an hour", "5",
-        "status checks (chat or `/status`) one conversation or client may make in an hour",
-        parse=_whole(1), default=5))
-    status_checks_per_reference: int = field(metadata=_variable(
-        "STATUS_CHECKS_PER_REFERENCE", "tickets", "checks an hour", "5",
-        "status checks of one reference number in an hour, from anywhere",
-        parse=_whole(1), default=5))
+    status_checks_per_conversation: int = field(metadata=_count(
+        "STATUS_CHECKS_PER_CONVERSATION", "tickets", "checks an hour", 5,
+        "status checks (chat or `/status`) one conversation or client may make in an hour"))
+    status_checks_per_reference: int = field(metadata=_count(
+        "STATUS_CHECKS_PER_REFERENCE", "tickets", "checks an hour", 5,
+        "status checks of one reference number in an hour, from anywhere"))
     # webhook
     webhook_url: str | None = field(metadata=_variable(
         "WEBHOOK_URL", "webhook", "URL", "–",
@@ -275,9 +288,8 @@ class Settings:
         "PROFILE", "scale", "`default` or `scale`", "`default`",
         "`scale`: the scale-out profile (same as `make run PROFILE=scale`)",
         parse=_choice("default", "scale"), default="default"))
-    replicas: int = field(metadata=_variable(
-        "REPLICAS", "scale", "count", "2", "scale profile: Rasa servers and action servers started",
-        parse=_whole(1), default=2))
+    replicas: int = field(metadata=_count(
+        "REPLICAS", "scale", "count", 2, "scale profile: Rasa servers and action servers started"))
     lock_prefix: str = field(metadata=_variable(
         "LOCK_PREFIX", "scale", "letters and digits", "`madoguchi`",
         "scale profile: prefix of the lock keys in Redis",
