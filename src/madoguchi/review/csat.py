@@ -40,6 +40,14 @@ NOT_RATED = "not_rated"
 ALREADY_COMMENTED = "already_commented"
 EMPTY_COMMENT = "empty_comment"
 
+# Each answer: the column of its time, and the refusal of a second one.
+ANSWERS = {
+    "score": ("rated_at", ALREADY_RATED,
+              "this conversation has been rated already (この会話はすでに評価されています)"),
+    "comment": ("commented_at", ALREADY_COMMENTED,
+                "a comment was given already (ご意見はすでに承っています)"),
+}
+
 
 class CsatError(ValueError):
     """A rating or comment that cannot be stored; `reason` is one of the constants above."""
@@ -168,36 +176,32 @@ class CsatBook:
         command by itself) counts as asked by the customer; a second one is refused."""
         value = parse_score(score)
         self.ask(conversation_id, "customer")
-        with write_session(self._sessions) as session:
-            survey = session.execute(
-                select(CsatSurvey).where(CsatSurvey.conversation_id == conversation_id)
-            ).scalar_one()
-            if survey.score is not None:
-                raise CsatError(ALREADY_RATED, "this conversation has been rated already "
-                                               "(この会話はすでに評価されています)")
-            survey.score = value
-            survey.rated_at = utcnow()
-            session.flush()
-            session.expunge(survey)
-        return survey
+        return self._answer(conversation_id, "score", value)
 
     def comment(self, conversation_id: str, text: Any) -> CsatSurvey:
         """The optional comment after the rating, masked, once."""
         if not isinstance(text, str) or not text.strip():
             raise CsatError(EMPTY_COMMENT, "the comment is empty (ご意見が空です)")
-        masked = self._mask(text.strip()[:MAX_COMMENT])
+        return self._answer(conversation_id, "comment", self._mask(text.strip()[:MAX_COMMENT]))
+
+    def _answer(self, conversation_id: str, column: str, value: Any) -> CsatSurvey:
+        """Store one answer (the rating or the comment) and when it came, refused if given
+        already: the one place where "once" is kept for both."""
+        answered_at, already, detail = ANSWERS[column]
         with write_session(self._sessions) as session:
-            survey = session.execute(
-                select(CsatSurvey).where(CsatSurvey.conversation_id == conversation_id)
-            ).scalar_one_or_none()
-            if survey is None or survey.score is None:
-                raise CsatError(NOT_RATED, "rate the conversation before commenting "
-                                           "(評価の前にご意見は承れません)")
-            if survey.comment is not None:
-                raise CsatError(ALREADY_COMMENTED, "a comment was given already "
-                                                   "(ご意見はすでに承っています)")
-            survey.comment = masked
-            survey.commented_at = utcnow()
+            found = session.execute(
+                select(CsatSurvey).where(CsatSurvey.conversation_id == conversation_id))
+            if column == "score":  # rate() has just asked, so the row is there
+                survey = found.scalar_one()
+            else:
+                survey = found.scalar_one_or_none()
+                if survey is None or survey.score is None:
+                    raise CsatError(NOT_RATED, "rate the conversation before commenting "
+                                               "(評価の前にご意見は承れません)")
+            if getattr(survey, column) is not None:
+                raise CsatError(already, detail)
+            setattr(survey, column, value)
+            setattr(survey, answered_at, utcnow())
             session.flush()
             session.expunge(survey)
         return survey
