@@ -1,33 +1,23 @@
 """A request's life (issue 16): the day it reached us, the notice version seen, agent,
 disclosure options, fee, one identity check per ticket, decisions with their approval, and the
 `pending_approval` status.
-
-Revision ID: 0005
-Revises: 0004 (the CSAT survey)
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 from madoguchi.infra.db import UTCDateTime
+from madoguchi.infra.migrations.parts import create_keyed_table, drop_table, json_type, owner
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 OLD_STATUSES = "'new', 'assigned', 'waiting_customer', 'resolved', 'rejected', 'withdrawn'"
 STATUSES = ("'new', 'assigned', 'waiting_customer', 'pending_approval', 'resolved', "
             "'rejected', 'withdrawn'")
 DECISION_STATES = "'effective', 'pending', 'approved', 'returned'"
-
-
-def _json() -> sa.types.TypeEngine:
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -39,7 +29,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("disclosure_kind", sa.String(32)))
         batch.add_column(sa.Column("delivery_method", sa.String(32)))
         batch.add_column(sa.Column("disclosure_scope", sa.String(16)))
-        batch.add_column(sa.Column("disclosure_items", _json()))
+        batch.add_column(sa.Column("disclosure_items", json_type()))
         batch.add_column(sa.Column("fee_amount", sa.Integer()))
         batch.add_column(sa.Column("fee_told_at", UTCDateTime()))
     # Tickets from before: the request reached us when the ticket was made.
@@ -49,27 +39,19 @@ def upgrade() -> None:
         batch.drop_constraint(op.f("ck_tickets_status"), type_="check")
         batch.create_check_constraint(op.f("ck_tickets_status"), f"status IN ({STATUSES})")
 
-    op.create_table(
+    create_keyed_table(
         "ticket_identity_checks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        *owner("ticket_identity_checks", "ticket_id", "tickets", one_per_owner=True),
         sa.Column("method", sa.String(32), nullable=False),
         sa.Column("received", sa.Text(), nullable=False),
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.Column("verified_by", sa.String(64), nullable=False),
         sa.Column("verified_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_identity_checks")),
-        sa.UniqueConstraint("ticket_id", name=op.f("uq_ticket_identity_checks_ticket_id")),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"],
-            name=op.f("fk_ticket_identity_checks_ticket_id_tickets"), ondelete="CASCADE",
-        ),
     )
 
-    op.create_table(
+    create_keyed_table(
         "ticket_decisions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        *owner("ticket_decisions", "ticket_id", "tickets"),
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("ground", sa.String(64)),
         sa.Column("explanation", sa.Text()),
@@ -82,20 +64,14 @@ def upgrade() -> None:
         sa.Column("returned_by", sa.String(64)),
         sa.Column("returned_at", UTCDateTime()),
         sa.Column("return_reason", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_decisions")),
-        sa.ForeignKeyConstraint(
-            ["ticket_id"], ["tickets.id"],
-            name=op.f("fk_ticket_decisions_ticket_id_tickets"), ondelete="CASCADE",
-        ),
         sa.CheckConstraint(f"state IN ({DECISION_STATES})", name=op.f("ck_ticket_decisions_state")),
+        indexes=["ticket_id"],
     )
-    op.create_index(op.f("ix_ticket_decisions_ticket_id"), "ticket_decisions", ["ticket_id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_ticket_decisions_ticket_id"), table_name="ticket_decisions")
-    op.drop_table("ticket_decisions")
-    op.drop_table("ticket_identity_checks")
+    drop_table("ticket_decisions", ["ticket_id"])
+    drop_table("ticket_identity_checks")
     # A ticket waiting for approval goes back to its operator.
     op.execute("UPDATE tickets SET status = 'assigned' WHERE status = 'pending_approval'")
     with op.batch_alter_table("tickets") as batch:

@@ -1,9 +1,5 @@
 """Contact data on its way from the chat to a ticket (`pending_contact`, issue 15 item 4): the
 chat log holds placeholders, this table the clear values for a few hours.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
@@ -12,11 +8,10 @@ import sqlalchemy as sa
 from alembic import op
 
 from madoguchi.infra.db import UTCDateTime
+from madoguchi.infra.migrations.parts import create_indexes, drop_table
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -30,9 +25,8 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("token", name=op.f("pk_pending_contact")),
     )
-    op.create_index("ix_pending_contact_conversation_id", "pending_contact", ["conversation_id"])
-    op.create_index("ix_pending_contact_expires_at", "pending_contact", ["expires_at"])
+    create_indexes("pending_contact", ["conversation_id", "expires_at"])
 
 
 def downgrade() -> None:
-    op.drop_table("pending_contact")
+    drop_table("pending_contact")
