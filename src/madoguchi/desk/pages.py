@@ -7,11 +7,12 @@ Jinja2 autoescapes everything: a customer's `<script>` shows as text.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -54,26 +55,14 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.globals.update(
-    STATUS_LABELS=views.STATUS_LABELS,
-    PRIORITY_LABELS=views.PRIORITY_LABELS,
-    FIELD_LABELS=views.FIELD_LABELS,
-    ACTION_LABELS=views.ACTION_LABELS,
-    WHO_LABELS=WHO_LABELS,
-    CONTACT_LABELS=views.CONTACT_LABELS,
-    MAX_TEXT=MAX_TEXT,
-)
-templates.filters.update(
-    jst=views.jst,
-    age=views.age,
-    hours_text=views.hours_text,
-    due_class=views.due_class,
-    type_label=views.type_label,
-    value_text=views.value_text,
-    horizon_text=views.horizon_text,
-    horizon_class=views.horizon_class,
-)
-templates.globals.update(RULES=load_rules)
+# What the templates take from views.py, under the names views.py gives them.
+VIEW_GLOBALS = ("STATUS_LABELS", "PRIORITY_LABELS", "FIELD_LABELS", "ACTION_LABELS",
+                "CONTACT_LABELS")
+VIEW_FILTERS = ("jst", "age", "hours_text", "due_class", "type_label", "value_text",
+                "horizon_text", "horizon_class")
+templates.globals.update({name: getattr(views, name) for name in VIEW_GLOBALS},
+                         WHO_LABELS=WHO_LABELS, MAX_TEXT=MAX_TEXT, RULES=load_rules)
+templates.filters.update({name: getattr(views, name) for name in VIEW_FILTERS})
 
 # The law's steps on the ticket page (the `lifecycle` section, _lifecycle.html).
 LIFECYCLE_DONE = {
@@ -162,6 +151,28 @@ def first(form: dict[str, list[str]], name: str, default: str = "") -> str:
     return values[0] if values else default
 
 
+async def form_action(request: Request, action: str, actions: Collection[str],
+                      act: Callable[..., Response], *args: str) -> Response:
+    """A page form's POST, for every page: an unknown action is a 404, the form is read here
+    (size-checked) and `act(request, *args, action, form)` runs in a thread (it blocks on the
+    database)."""
+    if action not in actions:
+        raise HTTPException(status_code=404, detail="Not Found")
+    form = await read_form(request)
+    return await run_in_threadpool(act, request, *args, action, form)
+
+
+def supervisor_page(request: Request) -> tuple[User | None, Response | None]:
+    """The user of a supervisors' page, or the answer instead of it: the login page for
+    strangers, a 403 page for operators."""
+    user = page_user(request)
+    if user is None:
+        return None, to_login(request)
+    if user.role != "supervisor":
+        return user, render("review_forbidden.html", request, user, 403)
+    return user, None
+
+
 # --- login -----------------------------------------------------------------------------------
 
 
@@ -198,14 +209,6 @@ def logout(request: Request) -> Response:
 # --- queue -----------------------------------------------------------------------------------
 
 
-def _queue_filters(status: str | None, type: str | None, assignee: str | None) -> dict[str, str]:
-    return {
-        "status": status if status in (*workflow.STATUSES, "all") else "",
-        "type": type if type in workflow.REQUEST_TYPES else "",
-        "assignee": "me" if assignee == "me" else "",
-    }
-
-
 # Rows on one page of the console's queue; more are a page further (?page=2).
 QUEUE_PAGE_SIZE = 200
 
@@ -216,6 +219,25 @@ def _page_number(page: str | None) -> int:
         return max(1, min(int(page or 1), 100_000))
     except ValueError:
         return 1
+
+
+def _queue_query(
+    status: str | None = None,
+    type: str | None = None,
+    assignee: str | None = None,
+    page: str | None = None,
+) -> tuple[dict[str, str], int]:
+    """The queue's filters and page number from the query string (unknown values are no
+    filter): the page and its live refresh both read them through this dependency."""
+    filters = {
+        "status": status if status in (*workflow.STATUSES, "all") else "",
+        "type": type if type in workflow.REQUEST_TYPES else "",
+        "assignee": "me" if assignee == "me" else "",
+    }
+    return filters, _page_number(page)
+
+
+QueueQuery = Annotated[tuple[dict[str, str], int], Depends(_queue_query)]
 
 
 def _queue_rows(
@@ -246,18 +268,11 @@ def _page_url(path: str, filters: dict[str, str], page: int) -> str:
 
 
 @router.get("", response_class=HTMLResponse)
-def queue_page(
-    request: Request,
-    status: str | None = None,
-    type: str | None = None,
-    assignee: str | None = None,
-    page: str | None = None,
-) -> Response:
+def queue_page(request: Request, query: QueueQuery) -> Response:
     user = page_user(request)
     if user is None:
         return to_login(request)
-    filters = _queue_filters(status, type, assignee)
-    number = _page_number(page)
+    filters, number = query
     tickets, more = _queue_rows(desk_of(request), user, filters, number)
     first_row = (number - 1) * QUEUE_PAGE_SIZE + 1
     return render(
@@ -278,19 +293,12 @@ def queue_page(
 
 
 @router.get("/partials/queue", response_class=HTMLResponse)
-def queue_rows(
-    request: Request,
-    status: str | None = None,
-    type: str | None = None,
-    assignee: str | None = None,
-    page: str | None = None,
-) -> Response:
+def queue_rows(request: Request, query: QueueQuery) -> Response:
     """The queue's rows alone, for the page's live refresh."""
     user = page_user(request)
     if user is None:
         return HTMLResponse("", status_code=401)
-    filters = _queue_filters(status, type, assignee)
-    tickets, _ = _queue_rows(desk_of(request), user, filters, _page_number(page))
+    tickets, _ = _queue_rows(desk_of(request), user, *query)
     return render("_queue_rows.html", request, user, tickets=tickets)
 
 
@@ -476,10 +484,7 @@ def _ticket_action(
 
 @router.post("/tickets/{reference}/{action}", response_class=HTMLResponse)
 async def ticket_action(request: Request, reference: str, action: str) -> Response:
-    if action not in DONE_MESSAGES:
-        raise HTTPException(status_code=404, detail="Not Found")
-    form = await read_form(request)
-    return await run_in_threadpool(_ticket_action, request, reference, action, form)
+    return await form_action(request, action, DONE_MESSAGES, _ticket_action, reference)
 
 # --- supervisors: decided within target ---------------------------------------------------------
 
@@ -488,11 +493,9 @@ async def ticket_action(request: Request, reference: str, action: str) -> Respon
 def decisions_page(request: Request, since: str | None = None,
                    until: str | None = None) -> Response:
     """The share of requests ①–⑤ decided within the internal target, by type and week."""
-    user = page_user(request)
-    if user is None:
-        return to_login(request)
-    if user.role != "supervisor":
-        return render("review_forbidden.html", request, user, 403)
+    user, refused = supervisor_page(request)
+    if refused:
+        return refused
     params = {"since": since or "", "until": until or ""}
     error, figures = None, None
     try:

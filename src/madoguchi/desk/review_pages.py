@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from madoguchi.review import filters as flt
 from madoguchi.review.training import domain_intents
@@ -20,8 +19,8 @@ from madoguchi.tickets import Conflict, InvalidField, NotFound, User
 
 from . import figures as quality_figures
 from . import views
-from .auth import csrf_ok, page_user
-from .pages import first, read_form, render, to_login
+from .auth import csrf_ok
+from .pages import first, form_action, render, supervisor_page
 from .review_api import FILTER_NAMES, review_of
 
 router = APIRouter(prefix="/desk/review", include_in_schema=False)
@@ -37,15 +36,6 @@ ACTIONS = (*DONE, "reveal")
 FLAG_OPTIONS = [("", "すべて"), ("true", "はい"), ("false", "いいえ")]
 
 
-def _supervisor(request: Request) -> tuple[User | None, Response | None]:
-    user = page_user(request)
-    if user is None:
-        return None, to_login(request)
-    if user.role != "supervisor":
-        return user, render("review_forbidden.html", request, user, 403)
-    return user, None
-
-
 def _problem(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, NotFound):
         return 404, f"見つかりません（{exc}）。"
@@ -56,7 +46,7 @@ def _problem(exc: Exception) -> tuple[int, str]:
 
 @router.get("", response_class=HTMLResponse)
 def list_page(request: Request, offset: int = 0) -> Response:
-    user, refused = _supervisor(request)
+    user, refused = supervisor_page(request)
     if refused:
         return refused
     params = {n: request.query_params.get(n) or "" for n in FILTER_NAMES}
@@ -97,7 +87,7 @@ def _conversation_page(request: Request, user: User, conversation_id: str, *,
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
 def conversation_page(request: Request, conversation_id: str,
                       done: str | None = None) -> Response:
-    user, refused = _supervisor(request)
+    user, refused = supervisor_page(request)
     if refused:
         return refused
     return _conversation_page(request, user, conversation_id, done=done)
@@ -105,7 +95,7 @@ def conversation_page(request: Request, conversation_id: str,
 
 def _act(request: Request, conversation_id: str, action: str,
          form: dict[str, list[str]]) -> Response:
-    user, refused = _supervisor(request)
+    user, refused = supervisor_page(request)
     if refused:
         return refused
     if not csrf_ok(request, first(form, "csrf")):
@@ -142,15 +132,12 @@ def _act(request: Request, conversation_id: str, action: str,
 
 @router.post("/conversations/{conversation_id}/{action}", response_class=HTMLResponse)
 async def conversation_action(request: Request, conversation_id: str, action: str) -> Response:
-    if action not in ACTIONS:
-        raise HTTPException(status_code=404, detail="Not Found")
-    form = await read_form(request)
-    return await run_in_threadpool(_act, request, conversation_id, action, form)
+    return await form_action(request, action, ACTIONS, _act, conversation_id)
 
 
 @router.get("/metrics", response_class=HTMLResponse)
 def metrics_page(request: Request) -> Response:
-    user, refused = _supervisor(request)
+    user, refused = supervisor_page(request)
     if refused:
         return refused
     params = {n: request.query_params.get(n) or "" for n in ("since", "until")}
