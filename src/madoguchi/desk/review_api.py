@@ -21,6 +21,10 @@ router = APIRouter(prefix="/api", tags=["review"], responses=ERROR_RESPONSES)
 
 Supervisor = Annotated[User, Depends(require_supervisor)]
 Payload = Annotated[Any, Body()]
+# The query parameters that more than one call takes, described once.
+Since = Annotated[str | None, Query(description="ISO date (a JST day) or date-time")]
+Until = Annotated[str | None, Query(description="ISO date (the whole JST day) or date-time")]
+Rows = Annotated[str, Query(description="conversations | turns")]
 
 FILTER_NAMES = ("since", "until", "intent", "request_type", "section", "notice_section", "tag",
                 "handoff", "fallback", "low_confidence", "reviewed", "q")
@@ -50,8 +54,8 @@ def _object(payload: Any) -> dict[str, Any]:
 def list_conversations(
     request: Request,
     user: Supervisor,
-    since: str | None = Query(None, description="ISO date (a JST day) or date-time"),
-    until: str | None = Query(None, description="ISO date (the whole JST day) or date-time"),
+    since: Since = None,
+    until: Until = None,
     intent: str | None = None,
     request_type: str | None = None,
     section: str | None = Query(None, description="notice section id, e.g. 2.4"),
@@ -116,15 +120,17 @@ def add_to_training(
 
 
 @router.get("/metrics")
-def metrics(
-    request: Request,
-    user: Supervisor,
-    since: str | None = Query(None, description="ISO date (a JST day) or date-time"),
-    until: str | None = Query(None, description="ISO date (the whole JST day) or date-time"),
-) -> dict[str, Any]:
+def metrics(request: Request, user: Supervisor, since: Since = None,
+            until: Until = None) -> dict[str, Any]:
     """Containment, handoffs by request type, fallback rate, sections asked, median turns to
     ticket: in total and per day."""
     return review_of(request).metrics(filters_of(request))
+
+
+def _exported_as(media: str) -> dict[str, Any]:
+    """The route's OpenAPI answer: the file, of this media type."""
+    return {"response_class": StreamingResponse,
+            "responses": {200: {"description": "the export", "content": {media: {}}}}}
 
 
 def _export(request: Request, user: User, rows: str, fmt: str) -> StreamingResponse:
@@ -144,24 +150,18 @@ def _export(request: Request, user: User, rows: str, fmt: str) -> StreamingRespo
     })
 
 
-@router.get("/export/conversations.jsonl", response_class=StreamingResponse, responses={
-    200: {"description": "the export", "content": {"application/x-ndjson": {}}},
-})
+@router.get("/export/conversations.jsonl", **_exported_as("application/x-ndjson"))
 def export_jsonl(
-    request: Request, user: Supervisor,
-    rows: str = Query("conversations", description="conversations | turns"),
+    request: Request, user: Supervisor, rows: Rows = "conversations"
 ) -> StreamingResponse:
     """One JSON object per line: per conversation, or per turn with `rows=turns`; masked.
     Takes the list's filters."""
     return _export(request, user, rows, "jsonl")
 
 
-@router.get("/export/conversations.csv", response_class=StreamingResponse, responses={
-    200: {"description": "the export", "content": {"text/csv": {}}},
-})
+@router.get("/export/conversations.csv", **_exported_as("text/csv"))
 def export_csv(
-    request: Request, user: Supervisor,
-    rows: str = Query("conversations", description="conversations | turns"),
+    request: Request, user: Supervisor, rows: Rows = "conversations"
 ) -> StreamingResponse:
     """CSV (UTF-8 with BOM), safe to open in a spreadsheet; masked. Takes the list's filters."""
     return _export(request, user, rows, "csv")
