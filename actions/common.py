@@ -1,13 +1,19 @@
-"""What every action needs: the notice loaded once, and a read of the latest message."""
+"""What every action needs: its name and `run` in one place, the notice loaded once, and a
+read of the latest message."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.types import DomainDict
 
 from madoguchi.conversation import events
 from madoguchi.infra.settings import project_root
@@ -17,6 +23,41 @@ from madoguchi.notice.retrieval import SectionRetriever
 from madoguchi.notice.window import Window, default_window
 
 NLU_FALLBACK = events.FALLBACK_INTENT
+# What an action returns to Rasa: its events, as dicts.
+Events = list[dict[str, Any]]
+
+
+class Named:
+    """rasa_sdk's `name()` read from the class's `action_name`, so that an action (a form's
+    validation too) states its name once, as data."""
+
+    action_name: ClassVar[str]
+
+    def name(self) -> str:
+        return self.action_name
+
+
+class ChatAction(Named, Action, ABC):
+    """rasa_sdk's `run` written once: every action answers from the dispatcher and the tracker
+    alone (none reads the domain, which Rasa's fast path does not send to the notice answers).
+
+    Abstract, so that rasa_sdk's registry, which skips abstract classes, registers only the
+    actions themselves.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Events:
+        return self.act(dispatcher, tracker)
+
+    @abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
+        """What the action says (through the dispatcher) and the events it returns."""
+
+
+def leave_form() -> Events:
+    """Deactivate the active form: Rasa's loop and the slot it was asking for."""
+    return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
 
 
 @lru_cache(maxsize=1)

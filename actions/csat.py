@@ -15,11 +15,12 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ConversationResumed, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import ChatAction, Events, Named
 from actions.store import tickets
 from madoguchi.conversation.events import from_tracker, user_turns
 from madoguchi.infra.db import make_engine, session_factory
@@ -61,14 +62,12 @@ def _trigger(tracker: Tracker) -> str:
     return "handback"
 
 
-class ActionCsatAsk(Action):
+class ActionCsatAsk(ChatAction):
     """Put the question, once per conversation; silent when it was asked before."""
 
-    def name(self) -> str:
-        return "action_csat_ask"
+    action_name = "action_csat_ask"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         trigger = _trigger(tracker)
         if trigger in ("goodbye", "thanks") and not _answered_something(tracker):
             return []
@@ -103,14 +102,12 @@ def _score(tracker: Tracker) -> Any:
     return None
 
 
-class ActionCsatRate(Action):
+class ActionCsatRate(ChatAction):
     """Store the rating of `/csat{"score":N}`, then ask for the optional comment."""
 
-    def name(self) -> str:
-        return "action_csat_rate"
+    action_name = "action_csat_rate"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         try:
             book().rate(tracker.sender_id, _score(tracker))
         except CsatError as exc:
@@ -128,11 +125,10 @@ class ActionCsatRate(Action):
         return [FollowupAction(FORM)]
 
 
-class ValidateCsatForm(FormValidationAction):
+class ValidateCsatForm(Named, FormValidationAction):
     """The comment: stored masked, or nothing when the customer has none."""
 
-    def name(self) -> str:
-        return "validate_csat_form"
+    action_name = "validate_csat_form"
 
     async def validate_csat_comment(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
@@ -151,14 +147,12 @@ class ValidateCsatForm(FormValidationAction):
         return {COMMENT_SLOT: "given"}
 
 
-class ActionCsatDone(Action):
+class ActionCsatDone(ChatAction):
     """The closing thanks after the comment (or its absence)."""
 
-    def name(self) -> str:
-        return "action_csat_done"
+    action_name = "action_csat_done"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         given = tracker.get_slot(COMMENT_SLOT) == "given"
         dispatcher.utter_message(
             response="utter_csat_comment_thanks" if given else "utter_csat_goodbye")

@@ -6,14 +6,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import buttons, window
-from actions.store import tickets, webhook_outbox
+from actions.common import ChatAction, Events, buttons, leave_form, window
+from actions.store import create_ticket, tickets, webhook_outbox
 from madoguchi.assist.summary import summarize
 from madoguchi.conversation.events import from_tracker, user_turns
 from madoguchi.infra.clock import now
@@ -104,43 +103,39 @@ def _open_ticket(conversation_id: str) -> str | None:
     return next((t.reference for t in found if t.status in OPEN_STATUSES), None)
 
 
-class ActionHandoff(Action):
+def _new_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> str | None:
+    """The handed-over ticket (the current request's, or a plain handoff one), created with
+    its announcement; None when the database did not answer (the customer was told)."""
+    # One ticket per request for a person, however often Rasa retries the action.
+    said = user_turns(from_tracker(tracker.events))
+    asked_at = said[-1].raw.get("timestamp") if said else None
+    key = f"{tracker.sender_id}:handoff:{asked_at}"
+    try:
+        draft = draft_from_prefill(build_prefill(tracker.sender_id, tracker.events, tracker.slots))
+    except ValueError:  # no request yet: a plain handoff ticket
+        draft = handoff_draft(tracker.sender_id, tracker.events)
+    ticket = create_ticket(dispatcher, draft, key=key, also=announce_handoff)
+    return ticket.reference if ticket is not None else None
+
+
+class ActionHandoff(ChatAction):
     """On request at any point: the ticket (the current request's, or a new one), then pause."""
 
-    def name(self) -> str:
-        return "action_handoff"
+    action_name = "action_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         reference = tracker.get_slot("ticket_reference")
-        events: list[dict[str, Any]] = []
-        if tracker.active_loop.get("name"):
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        events = leave_form() if tracker.active_loop.get("name") else []
         if not reference:
             # At most one open ticket per conversation: a later wish for a person (a new
             # session, say) joins the ticket an operator already has.
             reference = _open_ticket(tracker.sender_id)
+        announced = False
         if not reference:
-            # One ticket per request for a person, however often Rasa retries the action.
-            said = user_turns(from_tracker(tracker.events))
-            asked_at = said[-1].raw.get("timestamp") if said else None
-            key = f"{tracker.sender_id}:handoff:{asked_at}"
-            try:
-                draft = draft_from_prefill(
-                    build_prefill(tracker.sender_id, tracker.events, tracker.slots)
-                )
-            except ValueError:  # no request yet: a plain handoff ticket
-                draft = handoff_draft(tracker.sender_id, tracker.events)
-            try:
-                reference = tickets().create(
-                    draft, idempotency_key=key, also=announce_handoff
-                ).reference
-            except DatabaseError:
-                dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
+            reference = _new_ticket(dispatcher, tracker)
+            if reference is None:
                 return events
+            announced = True
             events.append(SlotSet("ticket_reference", reference))
-            return [*events, SlotSet("request_stage", "done"),
-                    *handoff_events(dispatcher, reference, announced=True)]
         return [*events, SlotSet("request_stage", "done"),
-                *handoff_events(dispatcher, reference)]
+                *handoff_events(dispatcher, reference, announced=announced)]

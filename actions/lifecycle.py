@@ -11,12 +11,11 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
-from actions.common import latest, notice
+from actions.common import ChatAction, Events, latest, notice
 from actions.notice import notice_version
 from madoguchi.conversation.events import BotTurn, from_tracker
 from madoguchi.requests import life
@@ -124,16 +123,13 @@ def with_particulars(draft: TicketDraft, tracker: Tracker) -> TicketDraft:
     )
 
 
-class ActionDeliveryMethod(Action):
+class ActionDeliveryMethod(ChatAction):
     """「開示の結果はメールで送ってもらえますか」: the methods the law allows (Art. 33(1)),
     the wish recorded when the words name one, and the offer to start the request."""
 
-    def name(self) -> str:
-        return "action_delivery_method"
+    action_name = "action_delivery_method"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         text = latest(tracker).text
         dispatcher.utter_message(text=life.delivery_answer())
         events: list[dict[str, Any]] = []

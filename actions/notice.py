@@ -9,12 +9,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     NLU_FALLBACK,
+    ChatAction,
+    Events,
     Latest,
     buttons,
     consecutive_fallbacks,
@@ -113,13 +115,13 @@ def _answer_and_offer(
     return events
 
 
-class ActionAnswerNotice(Action):
-    def name(self) -> str:
-        return "action_answer_notice"
+class ActionAnswerNotice(ChatAction):
+    """A notice question: the section it asks about (retrieval's, when a rule sent something
+    else), and the request beside it offered."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    action_name = "action_answer_notice"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         message = latest(tracker)
         if notice().by_intent(message.intent or "") is None:
             # A rule sent us something that is not a notice question.
@@ -132,17 +134,14 @@ class ActionAnswerNotice(Action):
         return _answer_and_offer(dispatcher, tracker, message, section_id)
 
 
-class ActionNoticeGap(Action):
+class ActionNoticeGap(ChatAction):
     """A question in scope that the notice does not answer (cookies, how long data is kept,
     card storage): say so and offer a person, inventing nothing. When limits.yml knows the
     question, its reply quotes the nearest section (and notice_section names it)."""
 
-    def name(self) -> str:
-        return "action_notice_gap"
+    action_name = "action_notice_gap"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         message = latest(tracker)
         limit = match_limit(message.text, notice().limits)
         if limit is not None:
@@ -151,13 +150,12 @@ class ActionNoticeGap(Action):
         return []
 
 
-class ActionOutOfScope(Action):
-    def name(self) -> str:
-        return "action_out_of_scope"
+class ActionOutOfScope(ChatAction):
+    """Outside what the assistant handles: say so, with the contact to use instead."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    action_name = "action_out_of_scope"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         dispatcher.utter_message(response="utter_out_of_scope", **window().contact)
         return []
 
@@ -174,16 +172,13 @@ def _label(intent: str) -> str | None:
     return titles["intents"].get(intent)
 
 
-class ActionFallback(Action):
+class ActionFallback(ChatAction):
     """First a second chance from the notice (its honest limits, then retrieval), then
     did-you-mean buttons, then a person."""
 
-    def name(self) -> str:
-        return "action_fallback"
+    action_name = "action_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         message = latest(tracker)
         choice = notice_choice()
         typed = not message.text.startswith("/")

@@ -6,21 +6,21 @@ ambiguous → confirming → collecting (request_form) → summary → [fixing �
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import partial
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions import lifecycle as life
-from actions.common import Latest, buttons, latest, notice, window
+from actions.common import ChatAction, Events, Latest, Named, buttons, latest, leave_form, notice
 from actions.handoff import announce_handoff, handoff_events
 from actions.notice import answer_events, notice_choice, request_offer_buttons, split
-from actions.store import pending_contact, tickets
-from madoguchi.infra.db import DatabaseError
+from actions.store import create_ticket, pending_contact
 from madoguchi.infra.settings import settings
 from madoguchi.notice.answer import match_limit
 from madoguchi.notice.model import INTENT_PREFIX
@@ -62,15 +62,12 @@ def _reset_request() -> list[dict[str, Any]]:
     return [SlotSet(name, None) for name in (*fresh, *REQUEST_STATE)]
 
 
-class ActionStartRequest(Action):
+class ActionStartRequest(ChatAction):
     """Decide which request(s) the customer made; confirm in plain words or ask which."""
 
-    def name(self) -> str:
-        return "action_start_request"
+    action_name = "action_start_request"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         message = latest(tracker)
         explicit = message.text.startswith("/")  # a button: the customer already chose
         ranking = message.ranking or [(message.intent or "", message.confidence)]
@@ -190,13 +187,12 @@ def _stored(slot: str, value: Any) -> Any:
     return value
 
 
-class ValidateRequestForm(FormValidationAction):
+class ValidateRequestForm(Named, FormValidationAction):
     """The request form through rasa_sdk's own dispatch: `required_slots` says what the request
     types need, `get_extraction_events` takes the words a message gives (requests/form.py), and
     `validate_<slot>` checks them with that slot's validator (one per form slot, fields.py)."""
 
-    def name(self) -> str:
-        return "validate_request_form"
+    action_name = "validate_request_form"
 
     async def required_slots(
         self,
@@ -298,27 +294,33 @@ class ValidateRequestForm(FormValidationAction):
         return {slot: None}
 
 
-def _prefill(dispatcher: CollectingDispatcher, tracker: Tracker) -> TicketPrefill | None:
-    """What the conversation collected; None (and a re-ask) when no request was taken."""
-    try:
-        return build_prefill(tracker.sender_id, tracker.events, tracker.slots)
-    except ValueError:
-        dispatcher.utter_message(response="utter_please_rephrase")
-        return None
+class PrefilledAction(ChatAction, ABC):
+    """An action on the request the conversation collected: without one, a re-ask and no
+    stage, before the action itself runs."""
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
+        try:
+            prefill = build_prefill(tracker.sender_id, tracker.events, tracker.slots)
+        except ValueError:
+            dispatcher.utter_message(response="utter_please_rephrase")
+            return [_stage(None)]
+        return self.act_on(dispatcher, tracker, prefill)
+
+    @abstractmethod
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, prefill: TicketPrefill
+    ) -> Events:
+        """What the action does with the request's prefill."""
 
 
-class ActionConfirmRequest(Action):
+class ActionConfirmRequest(PrefilledAction):
     """Show what will be sent, for the customer to confirm, correct or cancel."""
 
-    def name(self) -> str:
-        return "action_confirm_request"
+    action_name = "action_confirm_request"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        prefill = _prefill(dispatcher, tracker)
-        if prefill is None:
-            return [_stage(None)]
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, prefill: TicketPrefill
+    ) -> Events:
         if life.ask_agent_kind(dispatcher, tracker):
             return [_stage("agent")]
         lines = [*summary_lines(prefill), *life.summary_lines(tracker, prefill.request_types)]
@@ -330,19 +332,15 @@ class ActionConfirmAgent(ActionConfirmRequest):
     """The summary once an agent chose their relation (a name of its own: its rule says the
     stage it sets, which the form's summary rule does not)."""
 
-    def name(self) -> str:
-        return "action_confirm_agent"
+    action_name = "action_confirm_agent"
 
 
-class ActionFixRequest(Action):
+class ActionFixRequest(ChatAction):
     """At the summary: offer the fields to correct; once one is chosen, ask it again."""
 
-    def name(self) -> str:
-        return "action_fix_request"
+    action_name = "action_fix_request"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         types = tracker.get_slot("request_types") or []
         fields = slots_for(types, tracker.slots) if types else []
         chosen = tracker.get_slot("fix_slot")
@@ -361,56 +359,47 @@ class ActionFixRequest(Action):
         return [SlotSet("fix_slot", None), _stage("fixing")]
 
 
-class ActionCreateTicket(Action):
+class ActionCreateTicket(PrefilledAction):
     """Create the ticket once per confirmation, give the reference, hand complaints over."""
 
-    def name(self) -> str:
-        return "action_create_ticket"
+    action_name = "action_create_ticket"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        prefill = _prefill(dispatcher, tracker)
-        if prefill is None:
-            return [_stage(None)]
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, prefill: TicketPrefill
+    ) -> Events:
         # One ticket per confirmed request: a retried call, a resend after a lost answer and
         # "/back" then 「はい」 all find the first (requests/ticketing.py request_key).
         key = request_key(tracker.sender_id, prefill)
         # A complaint is handed over: its announcement is stored with the ticket.
         also = announce_handoff if COMPLAINT in prefill.request_types else None
-        try:
-            draft = life.with_particulars(draft_from_prefill(prefill), tracker)
-            ticket = tickets().create(draft, idempotency_key=key, also=also)
-        except DatabaseError:
-            dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
+        draft = life.with_particulars(draft_from_prefill(prefill), tracker)
+        ticket = create_ticket(dispatcher, draft, key=key, also=also)
+        if ticket is None:
             return []  # still at the summary: "はい" again retries, nothing is lost
         dispatcher.utter_message(
             response="utter_ticket_created",
             reference=ticket.reference,
             next_steps=prefill.next_steps,
         )
-        events: list[dict[str, Any]] = [
-            SlotSet("ticket_reference", ticket.reference), _stage("done"),
-        ]
+        events: Events = [SlotSet("ticket_reference", ticket.reference), _stage("done")]
         if COMPLAINT in prefill.request_types:
             return [*events, *handoff_events(dispatcher, ticket.reference, announced=True)]
         dispatcher.utter_message(response="utter_offer_person")
         return events
 
 
-class ActionCancelRequest(Action):
-    def name(self) -> str:
-        return "action_cancel_request"
+class ActionCancelRequest(ChatAction):
+    """Drop the request under way (form, stage and what it collected), or say there is none."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    action_name = "action_cancel_request"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         stage = tracker.get_slot("request_stage")
         if stage in (None, "done") and not tracker.active_loop.get("name"):
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return [_stage(None)]
         dispatcher.utter_message(response="utter_cancelled")
         return [
-            ActiveLoop(None), SlotSet("requested_slot", None), *_reset_request(),
+            *leave_form(), *_reset_request(),
             SlotSet("request_types", None), SlotSet("request_type", None), _stage(None),
         ]

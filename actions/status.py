@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest, window
+from actions.common import ChatAction, Events, Named, latest, leave_form, window
 from actions.store import pending_contact, tickets
 from madoguchi.infra.db import make_engine, session_factory
 from madoguchi.infra.settings import settings
@@ -51,6 +51,11 @@ def status_check() -> StatusCheck:
     )
 
 
+def _forget() -> Events:
+    """The check's reference and contact, typed for this check only: the next one asks again."""
+    return [SlotSet(REFERENCE_SLOT, None), SlotSet(CONTACT_SLOT, None)]
+
+
 def _leaving(tracker: Tracker) -> bool:
     message = latest(tracker)
     return (message.intent or "") in LEAVING and (
@@ -58,12 +63,11 @@ def _leaving(tracker: Tracker) -> bool:
     )
 
 
-class ValidateStatusForm(FormValidationAction):
+class ValidateStatusForm(Named, FormValidationAction):
     """Takes the reference from any message of the check (the first one included) and the
     contact from the answer to its question; refuses what cannot be either, saying why."""
 
-    def name(self) -> str:
-        return "validate_status_form"
+    action_name = "validate_status_form"
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -105,21 +109,17 @@ class ValidateStatusForm(FormValidationAction):
         return {CONTACT_SLOT: value}
 
 
-class ActionStatusAnswer(Action):
+class ActionStatusAnswer(ChatAction):
     """Compare, answer, forget the contact typed (the next check asks again)."""
 
-    def name(self) -> str:
-        return "action_status_answer"
+    action_name = "action_status_answer"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         reference = tracker.get_slot(REFERENCE_SLOT)
         contact = tracker.get_slot(CONTACT_SLOT)
-        forget = [SlotSet(REFERENCE_SLOT, None), SlotSet(CONTACT_SLOT, None)]
         if not reference or not contact:
             dispatcher.utter_message(response="utter_please_rephrase")
-            return forget
+            return _forget()
         result = status_check().check(  # the contact typed arrives as a placeholder
             reference, str(pending_contact().reveal_all(tracker.sender_id, contact)),
             client=tracker.sender_id, channel="chat"
@@ -128,18 +128,14 @@ class ActionStatusAnswer(Action):
             text=status_texts().answer(result, window().contact),
             status_outcome=result.customer_outcome,
         )
-        return forget
+        return _forget()
 
 
-class ActionStatusStop(Action):
+class ActionStatusStop(ChatAction):
     """The customer no longer wants the check: leave the form, forget what was typed."""
 
-    def name(self) -> str:
-        return "action_status_stop"
+    action_name = "action_status_stop"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         dispatcher.utter_message(response="utter_status_stopped")
-        return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None),
-                SlotSet(REFERENCE_SLOT, None), SlotSet(CONTACT_SLOT, None)]
+        return [*leave_form(), *_forget()]

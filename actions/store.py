@@ -1,12 +1,18 @@
-"""The ticket store as the action server sees it: one engine per process, from the settings."""
+"""The ticket store as the action server sees it: one engine per process, from the settings,
+and the chat's one way to create a ticket."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from madoguchi.infra.db import make_engine, session_factory
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.common import window
+from madoguchi.infra.db import DatabaseError, make_engine, session_factory
 from madoguchi.infra.settings import load_settings
 from madoguchi.infra.webhook import Outbox, Webhook
 from madoguchi.privacy.pending_contact import PendingContacts, tokens_in
@@ -41,6 +47,22 @@ def pending_contact() -> PendingContacts:
 def tickets() -> TicketService:
     engine = make_engine(load_settings().database_url)
     return ChatTickets(session_factory(engine), text_filter=scrub_forbidden)
+
+
+def create_ticket(
+    dispatcher: CollectingDispatcher,
+    draft: TicketDraft,
+    *,
+    key: str,
+    also: Callable[[Session, Ticket], None] | None = None,
+) -> Ticket | None:
+    """The chat's ticket, once per `key`; None when the database did not answer, which the
+    customer is told (with the contact to use), so that nothing is lost in silence."""
+    try:
+        return tickets().create(draft, idempotency_key=key, also=also)
+    except DatabaseError:
+        dispatcher.utter_message(response="utter_ticket_failed", **window().contact)
+        return None
 
 
 @lru_cache(maxsize=1)
