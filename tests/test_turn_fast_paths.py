@@ -191,11 +191,16 @@ def random_conversation(seed: int, length: int = 60) -> list:
     return [rng.choices(makers, weights)[0]() for _ in range(length)]
 
 
+def seeded_conversation(seed: int) -> list:
+    """Seed 0 is the written conversation of `turns`, every other a random one."""
+    if seed == 0:
+        return list(itertools.chain.from_iterable(turns()))
+    return random_conversation(seed)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_applied_events_are_rasas_after_every_event(seed) -> None:
-    events = random_conversation(seed)
-    if seed == 0:
-        events = list(itertools.chain.from_iterable(turns()))
+    events = seeded_conversation(seed)
     tracker = DialogueStateTracker("applied", DOMAIN.slots)
     for event in events:
         tracker.update(event, DOMAIN)
@@ -205,3 +210,96 @@ def test_applied_events_are_rasas_after_every_event(seed) -> None:
 
 def test_applied_events_installed() -> None:
     assert DialogueStateTracker.applied_events is fast_paths.applied_events
+
+
+def _same_state(twin: DialogueStateTracker, rasas: DialogueStateTracker,
+                source: DialogueStateTracker) -> None:
+    """The copy holds what Rasa's replayed copy holds, and nothing the source changes later."""
+    assert vars(twin).keys() == vars(rasas).keys()
+    assert [id(e) for e in twin.events] == [id(e) for e in rasas.events]
+    assert twin.events.maxlen == rasas.events.maxlen
+    assert {n: (type(s), vars(s)) for n, s in twin.slots.items()} == \
+        {n: (type(s), vars(s)) for n, s in rasas.slots.items()}
+    assert all(twin.slots[n] is not source.slots[n] for n in source.slots)
+    for name in ("latest_message", "latest_bot_utterance"):
+        ours, theirs = getattr(twin, name), getattr(rasas, name)
+        if any(theirs is e for e in rasas.events):
+            assert ours is theirs
+        else:
+            # The empty message a reset leaves: the copy's own (Rasa's is made at its reset).
+            assert ours is not getattr(source, name)
+            assert {**ours.as_dict(), "timestamp": 0} == {**theirs.as_dict(), "timestamp": 0}
+    assert twin.latest_action == rasas.latest_action
+    assert twin.latest_action is not source.latest_action
+    assert twin.active_loop == rasas.active_loop
+    assert twin.active_loop is None or twin.active_loop is not source.active_loop
+    skip = {"events", "slots", "latest_message", "latest_bot_utterance"}
+    assert {k: v for k, v in vars(twin).items() if k not in skip} == \
+        {k: v for k, v in vars(rasas).items() if k not in skip}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_copy_is_rasas_replayed_copy_after_every_event(seed) -> None:
+    events = seeded_conversation(seed)
+    tracker = DialogueStateTracker("copied", DOMAIN.slots)
+    tracker.model_id, tracker.assistant_id, tracker.sender_source = "m", "a", "s"
+    for event in events:
+        tracker.update(event, DOMAIN)
+        _same_state(tracker.copy(), fast_paths._original_copy(tracker), tracker)
+
+
+def test_what_happens_to_a_copy_stays_in_the_copy() -> None:
+    tracker = DialogueStateTracker("copied", DOMAIN.slots)
+    for event in [ActionExecuted("action_listen"), user("開示して", "request_disclosure"),
+                  ActionExecuted("request_form"), ActiveLoop("request_form"),
+                  SlotSet("requested_slot", "customer_name")]:
+        tracker.update(event, DOMAIN)
+    before = fast_paths._original_copy(tracker)
+    twin = tracker.copy()
+    for event in [ActionExecutionRejected("request_form"), SlotSet("customer_name", "山田"),
+                  ActiveLoop(None), Restarted()]:
+        twin.update(event, DOMAIN)
+    _same_state(fast_paths._original_copy(tracker), before, tracker)
+    assert len(tracker.events) == 5 and tracker.active_loop.name == "request_form"
+
+
+def test_a_tracker_rasa_would_not_make_is_copied_rasas_way(monkeypatch) -> None:
+    replayed = []
+    monkeypatch.setattr(fast_paths, "_original_copy",
+                        lambda t: replayed.append(t) or DialogueStateTracker("x", None))
+    unusual = DialogueStateTracker("copied", DOMAIN.slots)
+    unusual.extra = 1
+    anyslots = DialogueStateTracker("copied", None)
+    for tracker in (unusual, anyslots):
+        tracker.copy()
+    assert replayed == [unusual, anyslots]
+
+
+def test_copy_and_state_formatting_installed() -> None:
+    from rasa.core.policies.policy import Policy
+
+    assert DialogueStateTracker.copy is fast_paths.tracker_copy
+    assert Policy.format_tracker_states is fast_paths.format_tracker_states
+
+
+def test_states_are_formatted_only_for_a_debug_line_that_is_written(monkeypatch) -> None:
+    import logging
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    states = [{"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}}]
+    rasas = fast_paths.format_tracker_states.rasa_original(states)
+    assert "greet" in rasas
+    monkeypatch.setattr(fast_paths.structlog, "is_configured", lambda: True)
+    log = logging.getLogger("rasa.core.policies.rule_policy")
+    level = log.level
+    try:
+        log.setLevel(logging.INFO)
+        assert RulePolicy.format_tracker_states(states) == fast_paths.UNFORMATTED_STATES
+        log.setLevel(logging.DEBUG)
+        assert RulePolicy.format_tracker_states(states) == rasas
+        monkeypatch.setattr(fast_paths.structlog, "is_configured", lambda: False)
+        log.setLevel(logging.INFO)
+        assert RulePolicy.format_tracker_states(states) == rasas
+    finally:
+        log.setLevel(level)

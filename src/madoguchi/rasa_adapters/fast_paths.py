@@ -32,11 +32,26 @@ session check, each prediction, …) and asks up to five `isinstance` questions 
 each slow on Rasa's abstract event classes. Here each event type is classified once, and the
 walk is Rasa's, in Rasa's order, with Rasa's own helpers for the undos.
 
+5. Rasa copies the tracker before running each action (`DialogueStateTracker.copy`) by replaying
+every event of the conversation into a new tracker. A tracker's state is made by its events only
+(Rasa changes it nowhere else), so the copy here takes the state as it stands: the same event
+objects in a new list, copies of the slots, the latest action and the active loop (which Rasa
+changes in place), and what Rasa's copy resets (the model and assistant ids, the sender source).
+A tracker with attributes Rasa's does not have, or without a domain's slots, is replayed.
+
+6. RulePolicy formats the whole conversation's dialogue states for a debug log line before
+every search of its rules, whether or not debug lines are written. When Rasa's logging drops
+them (structlog configured, RulePolicy's logger not at DEBUG), the line gets a short placeholder
+instead; with `--debug` it is Rasa's text.
+
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -44,10 +59,12 @@ from functools import cache
 from typing import Any
 
 import rasa
+import structlog
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.constants import DOCS_BASE_URL
+from rasa.core.policies.policy import Policy
+from rasa.shared.constants import DEFAULT_SENDER_ID, DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -61,7 +78,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
-from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker, EventVerbosity
 
 _SUFFIX = (". Failed to validate Action server response from API, make sure your response "
            "from the Action endpoint is valid. For more information about the format visit "
@@ -303,16 +320,74 @@ def action_call_format(self: RemoteAction, tracker: DialogueStateTracker,
 action_call_format.rasa_original = _original_call_format  # type: ignore[attr-defined]
 
 
+_original_copy = getattr(DialogueStateTracker.copy, "rasa_original", DialogueStateTracker.copy)
+# What a tracker made by Rasa holds; a tracker with anything else is copied Rasa's way.
+_TRACKER_ATTRIBUTES = frozenset(vars(DialogueStateTracker("_", [])))
+
+
+def _own_or_shared(latest: Event | None, events: list[Event]) -> Event | None:
+    """An event of the conversation is shared, as Rasa's replay shares it; the empty message a
+    reset put there is the copy's own, as the replay would make a new one."""
+    if latest is None or any(latest is event for event in reversed(events)):
+        return latest
+    return copy.copy(latest)
+
+
+def tracker_copy(self: DialogueStateTracker) -> DialogueStateTracker:
+    """`DialogueStateTracker.copy`: the state Rasa's replay would reach, taken as it stands."""
+    if type(self) is not DialogueStateTracker or isinstance(self.slots, AnySlotDict) \
+            or vars(self).keys() != _TRACKER_ATTRIBUTES:
+        return _original_copy(self)
+    twin = object.__new__(DialogueStateTracker)
+    state = dict(vars(self))
+    events = list(self.events)
+    state.update(
+        events=self._create_events(events),
+        sender_id=self.sender_id or DEFAULT_SENDER_ID,
+        slots={name: copy.copy(slot) for name, slot in self.slots.items()},
+        sender_source=None,
+        latest_action=None if self.latest_action is None else dict(self.latest_action),
+        active_loop=None if self.active_loop is None else dataclasses.replace(self.active_loop),
+        latest_message=_own_or_shared(self.latest_message, events),
+        latest_bot_utterance=_own_or_shared(self.latest_bot_utterance, events),
+        model_id=None,
+        assistant_id=None,
+    )
+    vars(twin).update(state)
+    return twin
+
+
+tracker_copy.rasa_original = _original_copy  # type: ignore[attr-defined]
+
+_original_format_states = getattr(Policy.format_tracker_states, "rasa_original",
+                                  Policy.format_tracker_states)
+_RULE_POLICY_LOG = logging.getLogger("rasa.core.policies.rule_policy")
+UNFORMATTED_STATES = " (not formatted: debug logging is off)"
+
+
+def format_tracker_states(states: list[dict[str, Any]]) -> str:
+    """`Policy.format_tracker_states`, only for a debug line that will be written."""
+    if structlog.is_configured() and not _RULE_POLICY_LOG.isEnabledFor(logging.DEBUG):
+        return UNFORMATTED_STATES
+    return _original_format_states(states)
+
+
+format_tracker_states.rasa_original = _original_format_states  # type: ignore[attr-defined]
+
+
 def install() -> None:
     """Put the fast paths in Rasa's place (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
     RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
+    DialogueStateTracker.copy = tracker_copy  # type: ignore[method-assign]
+    Policy.format_tracker_states = staticmethod(format_tracker_states)  # type: ignore[method-assign]
 
 
 install()
 
-__all__ = ["CURRENT_TURN_ACTIONS", "ValidationError", "action_call_format", "applied_events",
-           "current_turn", "install", "reply_validator", "states_for_tracker_history",
+__all__ = ["CURRENT_TURN_ACTIONS", "UNFORMATTED_STATES", "ValidationError", "action_call_format",
+           "applied_events", "current_turn", "format_tracker_states", "install",
+           "reply_validator", "states_for_tracker_history", "tracker_copy",
            "validate_action_result"]
