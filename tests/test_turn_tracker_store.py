@@ -164,3 +164,42 @@ def test_a_conversation_on_an_sqlite_file_is_served_by_one_kept_connection(sqlit
     finally:
         for store in (ours, rasa, replica):
             store.engine.dispose()
+
+
+def _stamped_now(event) -> dict | None:
+    # The empty message of a tracker that has none yet is stamped when it is made.
+    return None if event is None else {**event.as_dict(), "timestamp": None}
+
+
+def _state(tracker) -> dict:
+    """What a turn reads of a tracker, beyond its events."""
+    return {"slots": {n: (s.value, s.has_been_set) for n, s in tracker.slots.items()},
+            "loop": tracker.active_loop, "action": tracker.latest_action,
+            "paused": tracker.is_paused(), "followup": tracker.followup_action,
+            "message": _stamped_now(tracker.latest_message),
+            "bot": _stamped_now(tracker.latest_bot_utterance)}
+
+
+def test_a_turns_tracker_is_rasas_and_owns_its_events(db_url) -> None:
+    ours, rasa = _store(db_url)
+    try:
+        tracker = new_conversation(ours, "r5")
+        turn(tracker, 0)
+        asyncio.run(ours.save(tracker))
+        for n in range(1, 5):
+            view = asyncio.run(ours.retrieve_for_reading("r5"))
+            mine = asyncio.run(ours.retrieve("r5"))
+            theirs = asyncio.run(rasa.retrieve("r5"))
+            assert as_dicts(mine) == as_dicts(theirs)
+            assert _state(mine) == _state(theirs)
+            assert not {id(e) for e in mine.events} & {id(e) for e in view.events}
+            # The latest message is the turn's own event, as after a replay: what Rasa sets on
+            # it (use_text_for_featurization) is saved with that event, never kept elsewhere.
+            assert any(mine.latest_message is e for e in mine.events)
+            mine.latest_message.use_text_for_featurization = True
+            assert view.latest_message.use_text_for_featurization is not True
+            turn(mine, n)
+            asyncio.run(ours.save(mine))
+    finally:
+        ours.engine.dispose()
+        rasa.engine.dispose()

@@ -82,6 +82,22 @@ def _shallow_copy(event: Event) -> Event:
     return twin
 
 
+def _detached(view: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of `view` (fast_paths' copy: its state as it stands) holding copies of its
+    events; the latest messages are the copies of the view's, as a replay would have them."""
+    twin = view.copy()
+    events = list(view.events)
+    copies = [_shallow_copy(event) for event in events]
+    twin.events = twin._create_events(copies)
+    for name in ("latest_message", "latest_bot_utterance"):
+        latest = getattr(twin, name)
+        for original, duplicate in zip(reversed(events), reversed(copies), strict=True):
+            if original is latest:
+                setattr(twin, name, duplicate)
+                break
+    return twin
+
+
 def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError):
         return True
@@ -167,18 +183,35 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         while len(self._kept) > CACHE_CONVERSATIONS:
             self._kept.popitem(last=False)
 
-    def _tracker(self, sender_id: str, events: list[Event]) -> DialogueStateTracker:
-        # Copies, so that what a turn does to its events (Rasa sets a few attributes on them)
-        # never reaches what is kept.
-        return DialogueStateTracker.from_events(
-            sender_id, [_shallow_copy(event) for event in events], self.domain.slots)
+    def _view(self, sender_id: str, kept: _Kept) -> DialogueStateTracker:
+        """The conversation's tracker for readers, replayed once and then kept up to date by
+        each save (events copied, so that nothing done to them reaches what is kept)."""
+        if kept.view is None:
+            kept.view = DialogueStateTracker.from_events(
+                sender_id, [_shallow_copy(event) for event in kept.events], self.domain.slots)
+        return kept.view
+
+    def _tracker(self, sender_id: str, kept: _Kept) -> DialogueStateTracker:
+        """A tracker of its own for the turn: the view's state with copies of its events, as
+        replaying copies of every event would make it (Rasa changes a few attributes of the
+        events of the turn's tracker)."""
+        return _detached(self._view(sender_id, kept))
 
     async def _retrieve_kept(self, sender_id: str) -> DialogueStateTracker | None:
+        kept = await self._kept_fresh(sender_id)
+        return None if kept is None else self._tracker(sender_id, kept)
+
+    async def _read_kept(self, sender_id: str) -> DialogueStateTracker | None:
+        kept = await self._kept_fresh(sender_id)
+        return None if kept is None else self._view(sender_id, kept)
+
+    async def _kept_fresh(self, sender_id: str) -> _Kept | None:
+        """What is kept of the conversation, read again from the database if it changed."""
         with self.session_scope() as session:
             stamp = self._stamp(session, sender_id)
             kept = self._fresh(sender_id, stamp)
             if kept is not None:
-                return self._tracker(sender_id, kept.events)
+                return kept
             rows = self._event_query(session, sender_id,
                                      fetch_events_from_all_sessions=False).all()
             events = deserialise_events([json.loads(row.data) for row in rows])
@@ -186,23 +219,9 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         if not events:
             return None
         # The stamp was taken first: a row written meanwhile makes it stale, never the events.
-        self._keep(sender_id, _Kept(stamp, events, max(starts) if starts else None,
-                                    time.monotonic()))
-        return self._tracker(sender_id, events)
-
-    async def _read_kept(self, sender_id: str) -> DialogueStateTracker | None:
-        with self.session_scope() as session:
-            kept = self._fresh(sender_id, self._stamp(session, sender_id))
-        if kept is None:
-            tracker = await self._retrieve_kept(sender_id)  # nobody else has this one
-            kept = self._kept.get(sender_id)
-            if tracker is not None and kept is not None \
-                    and len(kept.events) == len(tracker.events):
-                kept.view = tracker
-            return tracker
-        if kept.view is None:
-            kept.view = self._tracker(sender_id, kept.events)
-        return kept.view
+        kept = _Kept(stamp, events, max(starts) if starts else None, time.monotonic())
+        self._keep(sender_id, kept)
+        return kept
 
     async def _append(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
