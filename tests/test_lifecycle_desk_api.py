@@ -338,3 +338,18 @@ def test_the_disclosure_step_tells_the_operator_that_data_soon_deleted_is_covere
     assert "2022年4月" in data["lifecycle"]["disclosure"]["covers"]
     other = claimed(desk, request_types=["correction"])
     assert 'id="disclosure-coverage"' not in desk.page("GET", f"/desk/tickets/{other}").text
+
+
+def test_the_disclosure_scope_shows_the_items_the_customer_named(desk: Desk) -> None:  # noqa: F811
+    # The lifecycle's disclosure holds its items under the key "items": the page read it as an
+    # attribute, which Jinja gives as dict.items, and showed "<built-in method items ...>".
+    reference = claimed(desk)
+    base = f"/desk/tickets/{reference}"
+    csrf = CSRF.search(desk.page("GET", base).text).group(1)
+    saved = desk.page("POST", base + "/disclosure", data={
+        "csrf": csrf, "kind": "held_data", "delivery_method": "paper", "scope": "items",
+        "items": "購入履歴\nお問い合わせの記録"})
+    assert saved.status_code == 303
+    page = desk.page("GET", base).text
+    assert "<dt>範囲</dt><dd>ご指定の項目のみ：購入履歴、お問い合わせの記録</dd>" in page
+    assert "built-in method" not in page
