@@ -430,3 +430,36 @@ def test_page_forms_need_csrf_and_reveal_shows_once(desk: Desk) -> None:
 def test_console_links_supervisors_to_the_review(desk: Desk) -> None:
     assert 'href="/desk/review"' in desk.page("GET", "/desk", user="boss").text
     assert 'href="/desk/review"' not in desk.page("GET", "/desk", user="sato").text
+
+
+# --- order of a conversation's intents ----------------------------------------------------------
+
+SPOKEN = ["thanks", "notice_6_7", "request_correction", "greet", "affirm", "notice_2", "goodbye"]
+
+
+def test_intents_are_listed_in_the_order_the_conversation_reached_them(desk: Desk) -> None:
+    # The projector kept a conversation's new facets in a set, so the list, the transcript and
+    # the exports named them in an order that changed from run to run.
+    two_days_ago = NOW - timedelta(days=2)
+    store = tracker_store(desk.database_url)
+    spoken = [*SPOKEN[:4], "thanks", *SPOKEN[4:], "greet"]  # repeats keep their first place
+    save(store, "intents-in-order", [
+        *start(ts(two_days_ago)),
+        *(user(f"{n}番目の発言", intent, 0.9, ts(two_days_ago, n + 1))
+          for n, intent in enumerate(spoken))])
+    store.engine.dispose()
+
+    listed = ok(desk.call("GET", "/api/conversations", params={"intent": "notice_6_7"}))
+    assert [c["intents"] for c in listed["conversations"]] == [SPOKEN]
+    assert ok(desk.call("GET", "/api/conversations/intents-in-order"))["intents"] == SPOKEN
+    exported = [json.loads(line) for line in desk.call(
+        "GET", "/api/export/conversations.jsonl", params={"intent": "notice_6_7"}
+    ).text.splitlines()]
+    assert [r["intents"] for r in exported] == [SPOKEN]
+    assert ok(desk.call("GET", "/api/conversations/disclosure-today"))["intents"] == [
+        "request_disclosure", "inform"]
+    shown = ", ".join(SPOKEN)
+    assert f"<td>{shown}</td>" in desk.page("GET", "/desk/review",
+                                            params={"intent": "notice_6_7"}).text
+    assert f"<dd>{shown}</dd>" in desk.page(
+        "GET", "/desk/review/conversations/intents-in-order").text

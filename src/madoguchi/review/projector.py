@@ -142,7 +142,9 @@ class Projector:
         applied = 0
         created: list[SimpleNamespace] = []
         changed: list[SimpleNamespace] = []
-        new_facets: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        # A dict, not a set: the facets are inserted in the order the conversation reached them,
+        # and the review lists them by id (first seen first), the same on every run.
+        new_facets: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         for sender, sender_rows in by_sender.items():
             conv = existing.get(sender)
             fresh = [r for r in sender_rows if conv is None or r.id > conv.last_event_id]
@@ -158,7 +160,7 @@ class Projector:
             for row in fresh:
                 for facet in _fold(conv, row, premasked or {}):
                     if facet not in seen:
-                        new_facets[sender].add(facet)
+                        new_facets[sender].setdefault(facet)
             applied += len(fresh)
 
         columns = [c.name for c in table.columns if c.name != "id"]
