@@ -174,6 +174,25 @@ def test_every_option_on_one_growing_tracker_walks_its_events_once_per_event(
             assert walks.count(len(current.events)) == 1 + len(OPTIONS)
 
 
+def test_a_grown_tracker_marks_only_its_new_events(monkeypatch) -> None:
+    """The next prediction of a turn: the events marked before are not marked again, and the
+    states are still Rasa's; a new tracker of copies (the next turn) is marked anew."""
+    marked = []
+    mark = fast_paths._mark
+    monkeypatch.setattr(fast_paths, "_mark", lambda event: marked.append(event) or mark(event))
+    tracker = DialogueStateTracker("conversation-5", DOMAIN.slots)
+    for event in itertools.chain.from_iterable(turns()):
+        tracker.update(_shallow_copy(event), DOMAIN)
+        marked.clear()
+        assert tracker.past_states(DOMAIN) == fast_paths._original_states(DOMAIN, tracker)
+        assert len(marked) <= 1
+    copies = DialogueStateTracker.from_events(
+        "conversation-5", [_shallow_copy(e) for e in tracker.events], DOMAIN.slots)
+    marked.clear()
+    assert copies.past_states(DOMAIN) == fast_paths._original_states(DOMAIN, copies)
+    assert len(marked) == len(copies.applied_events())
+
+
 def random_conversation(seed: int, length: int = 60) -> list:
     """Events drawn at random, loops, rejections, undos and restarts among them."""
     rng = random.Random(seed)

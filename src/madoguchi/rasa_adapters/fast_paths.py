@@ -51,7 +51,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import logging
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -177,12 +179,20 @@ def _own(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _applied_kept: list[tuple[Any, ...] | None] = [None]
 
 
+def _same_objects(events: list[Event], before: list[Event]) -> int:
+    """How many leading events of `events` are the very objects of `before`."""
+    return sum(1 for _ in itertools.takewhile(bool, map(operator.is_, events, before)))
+
+
 def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list[tuple[Any, ...]]]:
     """`tracker.applied_events()` and their marks, again only when the tracker has changed.
 
     A tracker only ever grows (`update` appends; a capped history drops its oldest event and
     changes the last one), so the same object with as many events and the same last one has
     the same applied events. The tracker is held, so its id cannot be reused meanwhile.
+    When it has grown (the next prediction of the turn), the marks of the leading events that
+    are the very objects marked last time are taken again: Rasa never changes what a mark
+    reads in an event once it is in the tracker.
     """
     events = tracker.events
     last = events[-1] if events else None
@@ -191,7 +201,9 @@ def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list
     if kept is not None and kept[0] is tracker and kept[1] == len(events) and kept[2] is last:
         return kept[3], kept[4]
     applied = tracker.applied_events()
-    marks = [_mark(event) for event in applied]
+    same = 0 if kept is None else _same_objects(applied, kept[3])
+    marks = [*kept[4][:same], *(_mark(event) for event in applied[same:])] if same \
+        else [_mark(event) for event in applied]
     with _replays_lock:
         _applied_kept[0] = (tracker, len(events), last, applied, marks)
     return applied, marks
