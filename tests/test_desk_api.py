@@ -8,13 +8,17 @@ the desk posts (the real-Rasa end-to-end runs in tests/e2e).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -623,6 +627,32 @@ def test_login_sets_an_httponly_strict_cookie_and_logout_clears_it(desk: Desk) -
     assert out.status_code == 303
     assert 'madoguchi_desk=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers[
         "set-cookie"]
+
+
+def test_the_logout_route_has_one_operation_id_on_every_run(
+    desk: Desk, tmp_path: Path
+) -> None:
+    # /desk/logout is one route for GET and POST; FastAPI named its operation after whichever
+    # method a set gave first, so the schema said logout_desk_logout_get on one run and
+    # logout_desk_logout_post on the next.
+    paths = desk.call("GET", "/api/openapi.json", user=None).json()["paths"]
+    assert {method: op["operationId"] for method, op in paths["/desk/logout"].items()} == {
+        "get": "logout_desk_logout", "post": "logout_desk_logout"}
+    assert requests.get(desk.base + "/desk/logout", timeout=10,
+                        allow_redirects=False).headers["location"] == "/desk/login"
+
+    script = ("import json; from madoguchi.desk.app import create_app; print(json.dumps({"
+              "p + ' ' + m: o['operationId'] for p, ops in create_app().openapi()['paths']"
+              ".items() for m, o in ops.items()}))")
+    schemas = []
+    for seed in ("1", "3"):  # two hash seeds that ordered {"GET", "POST"} differently
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "MADOGUCHI_DB_URL": f"sqlite:///{tmp_path / 'schema.db'}"}
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        schemas.append(json.loads(out.splitlines()[-1]))
+    assert schemas[0]["/desk/logout get"] == "logout_desk_logout"
+    assert schemas[0] == schemas[1]
 
 
 def test_pages_need_login(desk: Desk) -> None:

@@ -199,7 +199,9 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.api_route("/logout", methods=["GET", "POST"])
+# One route for both methods, so its operationId is named here: FastAPI's default takes the
+# suffix from a set of the methods (logout_desk_logout_get or _post, by the run's hash seed).
+@router.api_route("/logout", methods=["GET", "POST"], operation_id="logout_desk_logout")
 def logout(request: Request) -> Response:
     response = RedirectResponse("/desk/login", status_code=303)
     end_session(response, request)
