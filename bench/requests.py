@@ -75,6 +75,7 @@ def main() -> dict:
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "  enable_selective_domain: true\n"  # as in endpoints.yml
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {db}\n", encoding="utf-8")
     launcher = Launcher(ROOT, work / "logs", env={"MADOGUCHI_DB_URL": f"sqlite:///{db}",
                                                   "TF_CPP_MIN_LOG_LEVEL": "2"})

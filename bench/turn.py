@@ -243,8 +243,10 @@ def serve(bot: Bot, work: Path, profile: Path | None = None) -> Iterator[str]:
     rasa_port, action_port = free_port(), free_port()
     endpoints = work / "endpoints.yml"
     # Our action server answers only Rasa's calls carrying this run's token (Rasa reads it from
-    # the environment, as in endpoints.yml); the starter bot's knows no token.
-    token = "\n  token: ${MADOGUCHI_ACTION_TOKEN}" if bot.ours else ""
+    # the environment, as in endpoints.yml), and gets the domain only for the forms'
+    # validations (endpoints.yml); the starter bot's knows no token and gets Rasa's default.
+    token = ("\n  token: ${MADOGUCHI_ACTION_TOKEN}\n  enable_selective_domain: true"
+             if bot.ours else "")
     # Ours: the embedded profile's tracker store (endpoints.yml); the starter bot: Rasa's.
     store = _env("STORE", "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore"
                  ) if bot.ours else "SQL"

@@ -131,3 +131,19 @@ def service(request, db_sessions, clock):
     return TicketService(db_sessions, service_target=ServiceTarget(business_days=3),
                          clock=lambda: clock[0],
                          text_filter=getattr(request.module, "TEXT_FILTER", None))
+
+
+@pytest.fixture(scope="module")
+def pending_contact(tmp_path_factory):
+    """Contact slots hold placeholders; their clear values wait in pending_contact (README:
+    Where personal data may live): a throwaway one for the form actions of a test module."""
+    from actions import requests as form_actions
+    from madoguchi.infra import db
+    from madoguchi.privacy.pending_contact import PendingContacts
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('pending')}/pending.db"
+    db.upgrade(url)
+    store = PendingContacts(db.session_factory(db.make_engine(url)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(form_actions, "pending_contact", lambda: store)
+        yield store

@@ -128,20 +128,8 @@ def test_an_interruption_answers_a_strict_slot_only_when_it_fits():
 # --- the form action, through rasa_sdk's own dispatch --------------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def pending_contact(tmp_path_factory):
-    """Contact slots hold placeholders; their clear values wait in pending_contact (README:
-    Where personal data may live): a throwaway one here, which run_form reads them back from."""
-    from actions import requests as form_actions
-    from madoguchi.infra import db
-    from madoguchi.privacy.pending_contact import PendingContacts
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('pending')}/pending.db"
-    db.upgrade(url)
-    store = PendingContacts(db.session_factory(db.make_engine(url)))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(form_actions, "pending_contact", lambda: store)
-        yield store
+# The form action reads contact values from pending_contact: a throwaway one (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pending_contact")
 
 
 def run_form(

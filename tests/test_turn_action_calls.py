@@ -152,7 +152,7 @@ def test_the_current_turn_is_everything_from_the_latest_message_on() -> None:
     assert ours["tracker"]["events"] == rasas["tracker"]["events"]
 
 
-@pytest.mark.parametrize("name", ["action_fallback", "validate_request_form",
+@pytest.mark.parametrize("name", ["action_fallback", "action_start_request",
                                   "action_create_ticket", "action_handoff"])
 def test_every_other_action_gets_rasas_call(name) -> None:
     tracker = conversation("山田花子です", [("affirm", 0.6)], True)
@@ -190,3 +190,162 @@ def test_an_action_that_reads_the_history_is_caught() -> None:
     with pytest.raises(AssertionError, match="history"):
         asyncio.run(ActionFallback().run(CollectingDispatcher(),
                                          HistoryUnreadable.from_dict(rasas["tracker"]), {}))
+
+
+# --- the forms' validations: the current turn, and the domain -----------------------------------
+
+def form_turn(form: str, text: str, ranking: list[tuple[str, float]],
+              slots: dict[str, Any], candidates: dict[str, Any]) -> DialogueStateTracker:
+    """A conversation with a history, then `form` asking: the customer's answer, and the slot
+    candidates Rasa appends for the validation to check."""
+    events = [*history(False), ActionExecuted(form), ActiveLoop(form),
+              *(SlotSet(k, v) for k, v in slots.items()), ActionExecuted("action_listen"),
+              user(text, ranking), *(SlotSet(k, v) for k, v in candidates.items())]
+    return DialogueStateTracker.from_events("calls", events, DOMAIN.slots)
+
+
+# (validation, the customer's answer and NLU's ranking, slots before, candidates)
+VALIDATION_CASES = [
+    ("validate_request_form", "山田花子と申します", [("inform", 0.9)],
+     {"request_types": ["disclosure"], "requested_slot": "customer_name"}, {}),
+    ("validate_request_form", "わかりません", [("inform", 0.6)],
+     {"request_types": ["disclosure"], "requested_slot": "phone",
+      "customer_name": "山田花子"}, {}),
+    ("validate_request_form", "DMも止めてほしいです",
+     [("request_marketing_optout", 0.8), ("inform", 0.1)],
+     {"request_types": ["disclosure"], "requested_slot": "phone",
+      "customer_name": "山田花子"}, {}),
+    ("validate_request_form", "利用目的を教えてください", [("notice_2", 0.9)],
+     {"request_types": ["disclosure"], "requested_slot": "phone",
+      "customer_name": "山田花子"}, {}),
+    ("validate_status_form", "PRV-20261204-1234 です", [("request_status", 0.9)],
+     {"requested_slot": "status_reference"}, {}),
+    ("validate_status_form", "PRV-20261204-12", [("inform", 0.9)],
+     {"requested_slot": "status_reference"}, {}),
+    ("validate_csat_form", "特にありません", [("deny", 0.7)],
+     {"requested_slot": "csat_comment"}, {"csat_comment": "特にありません"}),
+]
+
+
+class CurrentTurnOnly(list):
+    """A tracker's events of which only the current turn may be read (from the end back)."""
+
+    def __init__(self, events: list[Any], start: int) -> None:
+        super().__init__(events)
+        self.start = start
+
+    def _check(self, index: int) -> None:
+        if index < self.start:
+            raise AssertionError("the validation read the conversation's history")
+
+    def __iter__(self):
+        self._check(0)  # reading from the start
+        return super().__iter__()
+
+    def __reversed__(self):
+        for i in range(len(self) - 1, -1, -1):
+            self._check(i)
+            yield super().__getitem__(i)
+
+    def __getitem__(self, key):
+        indices = range(len(self))[key] if isinstance(key, slice) else [key % len(self)]
+        for i in indices:
+            self._check(i)
+        return super().__getitem__(key)
+
+
+class TurnOnlyTracker(HistoryUnreadable):
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        start = max(i for i, e in enumerate(self._events) if e.get("event") == "user")
+        return CurrentTurnOnly(self._events, start)
+
+    @events.setter
+    def events(self, value: list[dict[str, Any]]) -> None:
+        self._events = value
+
+
+def revealed(store: Any, reply: Any) -> Any:
+    """A reply with its contact placeholders (new ones at every concealment) read back."""
+    if isinstance(reply, dict):
+        return {k: revealed(store, v) for k, v in reply.items()}
+    if isinstance(reply, (list, tuple)):
+        return [revealed(store, v) for v in reply]
+    return store.reveal_all("calls", reply) if isinstance(reply, str) else reply
+
+
+@pytest.mark.parametrize(("name", "text", "ranking", "slots", "candidates"), VALIDATION_CASES)
+def test_a_validation_gets_the_current_turn_and_the_domain(name, text, ranking, slots,
+                                                           candidates) -> None:
+    ours, rasas = calls(name, form_turn(name.removeprefix("validate_"), text, ranking, slots,
+                                        candidates))
+    turn = len(candidates) + 1
+    assert ours["tracker"]["events"] == rasas["tracker"]["events"][-turn:]
+    assert ours["tracker"]["events"][0]["text"] == text
+    assert ours["domain"] == rasas["domain"]
+    assert {k: v for k, v in ours["tracker"].items() if k != "events"} == \
+        {k: v for k, v in rasas["tracker"].items() if k != "events"}
+
+
+@pytest.mark.parametrize(("name", "text", "ranking", "slots", "candidates"), VALIDATION_CASES)
+def test_the_action_server_validates_both_calls_alike(executor, pending_contact, name, text,
+                                                      ranking, slots, candidates) -> None:
+    ours, rasas = calls(name, form_turn(name.removeprefix("validate_"), text, ranking, slots,
+                                        candidates))
+    assert revealed(pending_contact, asyncio.run(executor.run(ours))) == \
+        revealed(pending_contact, asyncio.run(executor.run(rasas)))
+
+
+@pytest.mark.parametrize(("name", "text", "ranking", "slots", "candidates"), VALIDATION_CASES)
+def test_the_validations_read_only_the_current_turn(executor, pending_contact, name, text,
+                                                    ranking, slots, candidates) -> None:
+    _, rasas = calls(name, form_turn(name.removeprefix("validate_"), text, ranking, slots,
+                                     candidates))
+    replies = []
+    for tracker_class in (Tracker, TurnOnlyTracker):
+        dispatcher = CollectingDispatcher()
+        tracker = tracker_class.from_dict(rasas["tracker"])
+        events = asyncio.run(executor.actions[name](dispatcher, tracker, rasas["domain"]))
+        replies.append(revealed(pending_contact, (dispatcher.messages, events)))
+    assert replies[0] == replies[1]
+    assert replies[0][1]  # the validation answered with events
+
+
+def test_a_validation_that_reads_the_history_is_caught() -> None:
+    """The check above can fail: counting the customer's messages reads the history."""
+    _, rasas = calls("validate_status_form", form_turn(
+        "status_form", "PRV-20261204-1234", [("inform", 0.9)],
+        {"requested_slot": "status_reference"}, {}))
+    tracker = TurnOnlyTracker.from_dict(rasas["tracker"])
+    with pytest.raises(AssertionError, match="history"):
+        [e for e in tracker.events if e.get("event") == "user"]
+
+
+def test_no_action_but_the_validations_can_read_the_domain(executor) -> None:
+    """With `enable_selective_domain`, Rasa sends the domain to `validate_` actions only: every
+    other action is a ChatAction, whose `act` is given no domain."""
+    import inspect
+
+    from rasa_sdk.forms import FormValidationAction
+
+    from actions.common import ChatAction
+
+    for name, run in executor.actions.items():
+        action = run.__self__
+        if name.startswith("validate_"):
+            assert isinstance(action, FormValidationAction)
+        else:
+            assert isinstance(action, ChatAction), name
+            assert "domain" not in inspect.signature(type(action).act).parameters
+
+
+def test_the_profiles_enable_the_selective_domain() -> None:
+    import yaml
+
+    from madoguchi.runtime.scale import endpoints_config
+
+    embedded = yaml.safe_load((project_root() / "endpoints.yml").read_text(encoding="utf-8"))
+    scale = endpoints_config("http://127.0.0.1:5055", "postgresql://db/m", "redis://r:6379/0",
+                             "madoguchi")
+    for endpoints in (embedded, scale):
+        assert endpoints["action_endpoint"]["enable_selective_domain"] is True

@@ -141,7 +141,7 @@ def servers(
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        '  token: ${MADOGUCHI_ACTION_TOKEN}\n'
+        '  token: ${MADOGUCHI_ACTION_TOKEN}\n  enable_selective_domain: true\n'
         # The embedded profile's tracker store (endpoints.yml).
         "tracker_store:\n  type: madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db_file}\n",

@@ -49,7 +49,8 @@ def test_replicas_share_the_tracker_store_in_postgresql_and_locks_in_redis() -> 
                                  "rediss://:pw@cache.internal:6380/2", "madoguchi")
     # The action servers' token: Rasa expands it from its environment (not in the file).
     assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5055/webhook",
-                                            "token": "${MADOGUCHI_ACTION_TOKEN}"}
+                                            "token": "${MADOGUCHI_ACTION_TOKEN}",
+                                            "enable_selective_domain": True}
     assert endpoints["tracker_store"] == {
         "type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
         "url": "postgresql://postgres@db.internal:5432/madoguchi",

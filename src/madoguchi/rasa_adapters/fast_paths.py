@@ -24,8 +24,10 @@ again for each call (issue 14's profile). The notice answers (CURRENT_TURN_ACTIO
 latest message, the slots and the active loop, never an earlier event nor the domain
 (tests/test_turn_action_calls.py runs them on a tracker whose history cannot be read): a call to
 one of them carries the current turn's events (from the customer's latest message on) and no
-domain; everything else in the tracker's state is what Rasa sends. Every other action gets
-exactly Rasa's call.
+domain; everything else in the tracker's state is what Rasa sends. The forms' validations
+(CURRENT_TURN_VALIDATIONS) read the current turn too, and get the domain. Every other action
+gets exactly Rasa's call; with `enable_selective_domain` in endpoints.yml, Rasa sends the
+domain to no action but the validations (actions/common.py's ChatAction takes none).
 
 4. `DialogueStateTracker.applied_events` walks the whole conversation several times a turn (the
 session check, each prediction, …) and asks up to five `isinstance` questions of every event,
@@ -303,6 +305,12 @@ applied_events.rasa_original = _original_applied_events  # type: ignore[attr-def
 # neither its earlier events nor the domain (actions/notice.py).
 CURRENT_TURN_ACTIONS = frozenset({"action_answer_notice", "action_notice_gap",
                                   "action_out_of_scope"})
+# The forms' validations (rasa_sdk FormValidationAction): the latest message, the slots, the
+# active loop and the slot candidates Rasa appends after the latest message (rasa_sdk's
+# `slots_to_validate`), never an earlier event; they get the domain (its forms and slots), as
+# Rasa sends it to every `validate_` action.
+CURRENT_TURN_VALIDATIONS = frozenset({"validate_request_form", "validate_status_form",
+                                      "validate_csat_form"})
 # Rasa's own, even if this module is executed again (or the bench's profiler wrapped it).
 _original_call_format = getattr(RemoteAction._action_call_format, "rasa_original",
                                 RemoteAction._action_call_format)
@@ -320,13 +328,17 @@ def current_turn(events: Any) -> list[Event]:
 def action_call_format(self: RemoteAction, tracker: DialogueStateTracker,
                        domain: Domain) -> dict[str, Any]:
     """`RemoteAction._action_call_format`; for CURRENT_TURN_ACTIONS, the current turn's events
-    and no domain."""
-    if self.name() not in CURRENT_TURN_ACTIONS:
+    and no domain; for CURRENT_TURN_VALIDATIONS, the current turn's events and the domain."""
+    name = self.name()
+    if name not in CURRENT_TURN_ACTIONS and name not in CURRENT_TURN_VALIDATIONS:
         return _original_call_format(self, tracker, domain)
     state = tracker.current_state(EventVerbosity.NONE)
     state["events"] = [event.as_dict() for event in current_turn(tracker.events)]
-    return {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+    call = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
             "version": rasa.__version__}
+    if name in CURRENT_TURN_VALIDATIONS:
+        call["domain"] = domain.as_dict()
+    return call
 
 
 action_call_format.rasa_original = _original_call_format  # type: ignore[attr-defined]
@@ -399,7 +411,7 @@ def install() -> None:
 
 install()
 
-__all__ = ["CURRENT_TURN_ACTIONS", "UNFORMATTED_STATES", "ValidationError", "action_call_format",
-           "applied_events", "current_turn", "format_tracker_states", "install",
-           "reply_validator", "states_for_tracker_history", "tracker_copy",
-           "validate_action_result"]
+__all__ = ["CURRENT_TURN_ACTIONS", "CURRENT_TURN_VALIDATIONS", "UNFORMATTED_STATES",
+           "ValidationError", "action_call_format", "applied_events", "current_turn",
+           "format_tracker_states", "install", "reply_validator", "states_for_tracker_history",
+           "tracker_copy", "validate_action_result"]

@@ -111,7 +111,9 @@ def endpoints_config(action_url: str, database_url: str, redis_url: str,
     return {
         # The action servers' token: Rasa reads it from its environment (never in the file).
         "action_endpoint": {"url": f"{action_url.rstrip('/')}/webhook",
-                            "token": "${MADOGUCHI_ACTION_TOKEN}"},
+                            "token": "${MADOGUCHI_ACTION_TOKEN}",
+                            # The domain only to the forms' validations, as in endpoints.yml.
+                            "enable_selective_domain": True},
         # Rasa's SQLTrackerStore (a full URL in `url` is used as it is), waiting out a
         # database restart instead of starting the conversation again (scale_store.py).
         "tracker_store": {"type": "madoguchi.rasa_adapters.tracker_store.DurableSQLTrackerStore",
