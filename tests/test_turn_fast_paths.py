@@ -227,6 +227,26 @@ def test_applied_events_are_rasas_after_every_event(seed) -> None:
         assert [id(e) for e in ours] == [id(e) for e in rasas]
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_the_kept_applied_events_follow_a_growing_tracker_as_rasas(seed, monkeypatch) -> None:
+    """Continued over the appended events, or walked again where an undo, a reset or a loop
+    changes what came before: after every event, Rasa's applied events and their marks."""
+    walks = []
+    applied_events = DialogueStateTracker.applied_events
+    monkeypatch.setattr(DialogueStateTracker, "applied_events",
+                        lambda t: walks.append(1) or applied_events(t))
+    tracker = DialogueStateTracker("grown", DOMAIN.slots)
+    events = seeded_conversation(seed)
+    for event in events:
+        tracker.update(event, DOMAIN)
+        ours, marks = fast_paths._applied_and_marks(tracker)
+        rasas = fast_paths._original_applied_events(tracker)
+        assert [id(e) for e in ours] == [id(e) for e in rasas]
+        assert marks == [fast_paths._mark(e) for e in rasas]
+    if seed == 0:  # a written conversation with a form: most events are only appended
+        assert len(walks) < len(events) / 2
+
+
 def test_applied_events_installed() -> None:
     assert DialogueStateTracker.applied_events is fast_paths.applied_events
 

@@ -175,9 +175,10 @@ def _own(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # The latest tracker's applied events and their marks: (tracker, event count, last event,
-# applied events, marks). The policies ask for the states of one tracker three times in a
-# prediction (once per set of options); the applied events and marks walk the whole
-# conversation, so they are taken once for as long as the tracker has no new event.
+# applied events, marks, the conversation's loop names). The policies ask for the states of one
+# tracker three times in a prediction (once per set of options); the applied events and marks
+# walk the whole conversation, so they are taken once for as long as the tracker has no new
+# event, and continued when it has only appended some.
 _applied_kept: list[tuple[Any, ...] | None] = [None]
 
 
@@ -186,15 +187,41 @@ def _same_objects(events: list[Event], before: list[Event]) -> int:
     return sum(1 for _ in itertools.takewhile(bool, map(operator.is_, events, before)))
 
 
+def _loop_names(events: Any) -> frozenset[str]:
+    """The names of the loops the conversation activated (Rasa's `loop_names`)."""
+    return frozenset(event.name for event in events
+                     if (_kinds.get(type(event)) or _kind(type(event))) == _LOOP and event.name)
+
+
+def _applied_after(events: Any, kept: tuple[Any, ...]) -> list[Event] | None:
+    """The applied events of the kept tracker after it appended events, as Rasa's walk would
+    end, or None when the walk must be taken again: a reset, an undo, a loop's own execution
+    or a loop not seen before, whose name changes how earlier events are read."""
+    _, count, last, applied, _, loops = kept
+    if count == 0 or len(events) <= count or events[count - 1] is not last:
+        return None  # not only appended (a capped history dropped its oldest events)
+    grown = list(applied)
+    for i in range(count, len(events)):
+        event = events[i]
+        kind = _kinds.get(type(event)) or _kind(type(event))
+        if kind == _OTHER or (kind == _LOOP and (not event.name or event.name in loops)) \
+                or (kind == _ACTION and event.action_name not in loops):
+            grown.append(event)
+        else:
+            return None
+    return grown
+
+
 def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list[tuple[Any, ...]]]:
     """`tracker.applied_events()` and their marks, again only when the tracker has changed.
 
     A tracker only ever grows (`update` appends; a capped history drops its oldest event and
     changes the last one), so the same object with as many events and the same last one has
     the same applied events. The tracker is held, so its id cannot be reused meanwhile.
-    When it has grown (the next prediction of the turn), the marks of the leading events that
-    are the very objects marked last time are taken again: Rasa never changes what a mark
-    reads in an event once it is in the tracker.
+    When it has grown (the next prediction of the turn), Rasa's walk is continued over the new
+    events where it would only append them (`_applied_after`), and the marks of the leading
+    events that are the very objects marked last time are taken again: Rasa never changes what
+    a mark reads in an event once it is in the tracker.
     """
     events = tracker.events
     last = events[-1] if events else None
@@ -202,12 +229,18 @@ def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list
         kept = _applied_kept[0]
     if kept is not None and kept[0] is tracker and kept[1] == len(events) and kept[2] is last:
         return kept[3], kept[4]
-    applied = tracker.applied_events()
-    same = 0 if kept is None else _same_objects(applied, kept[3])
-    marks = [*kept[4][:same], *(_mark(event) for event in applied[same:])] if same \
-        else [_mark(event) for event in applied]
+    applied = _applied_after(events, kept) if kept is not None and kept[0] is tracker else None
+    if applied is not None:
+        marks = [*kept[4], *(_mark(event) for event in applied[len(kept[3]):])]
+        loops = kept[5] | _loop_names(applied[len(kept[3]):])
+    else:
+        applied = tracker.applied_events()
+        same = 0 if kept is None else _same_objects(applied, kept[3])
+        marks = [*kept[4][:same], *(_mark(event) for event in applied[same:])] if same \
+            else [_mark(event) for event in applied]
+        loops = _loop_names(events)
     with _replays_lock:
-        _applied_kept[0] = (tracker, len(events), last, applied, marks)
+        _applied_kept[0] = (tracker, len(events), last, applied, marks, loops)
     return applied, marks
 
 
