@@ -174,12 +174,14 @@ def _own(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for state in states]
 
 
-# The latest tracker's applied events and their marks: (tracker, event count, last event,
-# applied events, marks, the conversation's loop names). The policies ask for the states of one
-# tracker three times in a prediction (once per set of options); the applied events and marks
-# walk the whole conversation, so they are taken once for as long as the tracker has no new
-# event, and continued when it has only appended some.
+# The latest tracker's applied events: (tracker, event count, last event, applied events, the
+# conversation's loop names). Rasa asks for a tracker's applied events several times a turn (the
+# session check, the policies' three state requests per prediction, …), each a walk over the
+# whole conversation: they are taken once for as long as the tracker has no new event, and
+# continued over the new events when it has only appended some. The marks of the latest applied
+# events: (applied events, marks).
 _applied_kept: list[tuple[Any, ...] | None] = [None]
+_marks_kept: list[tuple[list[Event], list[tuple[Any, ...]]] | None] = [None]
 
 
 def _same_objects(events: list[Event], before: list[Event]) -> int:
@@ -197,7 +199,7 @@ def _applied_after(events: Any, kept: tuple[Any, ...]) -> list[Event] | None:
     """The applied events of the kept tracker after it appended events, as Rasa's walk would
     end, or None when the walk must be taken again: a reset, an undo, a loop's own execution
     or a loop not seen before, whose name changes how earlier events are read."""
-    _, count, last, applied, _, loops = kept
+    _, count, last, applied, loops = kept
     if count == 0 or len(events) <= count or events[count - 1] is not last:
         return None  # not only appended (a capped history dropped its oldest events)
     grown = list(applied)
@@ -212,35 +214,61 @@ def _applied_after(events: Any, kept: tuple[Any, ...]) -> list[Event] | None:
     return grown
 
 
-def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list[tuple[Any, ...]]]:
-    """`tracker.applied_events()` and their marks, again only when the tracker has changed.
+def _kept_applied(tracker: DialogueStateTracker) -> list[Event] | None:
+    """The kept applied events if they are this tracker's as it stands (never to be changed).
 
     A tracker only ever grows (`update` appends; a capped history drops its oldest event and
     changes the last one), so the same object with as many events and the same last one has
     the same applied events. The tracker is held, so its id cannot be reused meanwhile.
-    When it has grown (the next prediction of the turn), Rasa's walk is continued over the new
-    events where it would only append them (`_applied_after`), and the marks of the leading
-    events that are the very objects marked last time are taken again: Rasa never changes what
-    a mark reads in an event once it is in the tracker.
     """
     events = tracker.events
-    last = events[-1] if events else None
     with _replays_lock:
         kept = _applied_kept[0]
-    if kept is not None and kept[0] is tracker and kept[1] == len(events) and kept[2] is last:
-        return kept[3], kept[4]
-    applied = _applied_after(events, kept) if kept is not None and kept[0] is tracker else None
-    if applied is not None:
-        marks = [*kept[4], *(_mark(event) for event in applied[len(kept[3]):])]
-        loops = kept[5] | _loop_names(applied[len(kept[3]):])
-    else:
-        applied = tracker.applied_events()
-        same = 0 if kept is None else _same_objects(applied, kept[3])
-        marks = [*kept[4][:same], *(_mark(event) for event in applied[same:])] if same \
-            else [_mark(event) for event in applied]
-        loops = _loop_names(events)
+    if kept is not None and kept[0] is tracker and kept[1] == len(events) \
+            and kept[2] is (events[-1] if events else None):
+        return kept[3]
+    return None
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """`DialogueStateTracker.applied_events`: the events without those reverted (a list of the
+    caller's own)."""
+    kept_applied = _kept_applied(self)
+    if kept_applied is not None:
+        return list(kept_applied)
+    events = self.events
     with _replays_lock:
-        _applied_kept[0] = (tracker, len(events), last, applied, marks, loops)
+        kept = _applied_kept[0]
+    applied = _applied_after(events, kept) if kept is not None and kept[0] is self else None
+    if applied is None:
+        applied, loops = _walk_applied(self), _loop_names(events)
+    else:
+        loops = kept[4]
+    with _replays_lock:
+        _applied_kept[0] = (self, len(events), events[-1] if events else None, applied, loops)
+    return list(applied)
+
+
+def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list[tuple[Any, ...]]]:
+    """The tracker's applied events and their marks, marking only events not marked before.
+
+    The marks of the leading events that are the very objects marked last time (the next
+    prediction of the turn, the tracker grown) are taken again: Rasa never changes what a mark
+    reads in an event once it is in the tracker.
+    """
+    applied = _kept_applied(tracker)
+    if applied is None:
+        tracker.applied_events()
+        applied = _kept_applied(tracker) or tracker.applied_events()
+    with _replays_lock:
+        before = _marks_kept[0]
+    if before is not None and before[0] is applied:
+        return applied, before[1]
+    same = 0 if before is None else _same_objects(applied, before[0])
+    marks = [*before[1][:same], *(_mark(event) for event in applied[same:])] if same \
+        else [_mark(event) for event in applied]
+    with _replays_lock:
+        _marks_kept[0] = (applied, marks)
     return applied, marks
 
 
@@ -309,8 +337,8 @@ def _kind(event_type: type) -> int:
     return kind
 
 
-def applied_events(self: DialogueStateTracker) -> list[Event]:
-    """`DialogueStateTracker.applied_events`: the events without those reverted."""
+def _walk_applied(self: DialogueStateTracker) -> list[Event]:
+    """Rasa's walk in `DialogueStateTracker.applied_events`, each event type classified once."""
     marked = [(_kinds.get(type(event)), event) for event in self.events]
     marked = [(_kind(type(event)) if kind is None else kind, event) for kind, event in marked]
     loop_names = [event.name for kind, event in marked if kind == _LOOP and event.name]
