@@ -339,3 +339,19 @@ def test_states_are_formatted_only_for_a_debug_line_that_is_written(monkeypatch)
         assert RulePolicy.format_tracker_states(states) == rasas
     finally:
         log.setLevel(level)
+
+
+def test_an_event_type_resolves_to_rasas_class_once_found() -> None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    assert Event.resolve_by_type is fast_paths.resolve_event_type
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    for _ in range(2):  # found by the walk, then kept
+        for name in names:
+            assert Event.resolve_by_type(name) is fast_paths._original_resolve(name)
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    assert "no_such_event" not in fast_paths._event_classes
+    assert Event.resolve_by_type("topic") is None
