@@ -492,3 +492,17 @@ def test_acceptance_sentences_are_not_copied() -> None:
     held_out = {_key(q.text) for q in load_questions(EVAL_FILE)}
     assert not accepted & trained
     assert not accepted & held_out
+
+
+def test_an_answer_reads_the_notice_once_and_stays_the_same(notice, monkeypatch) -> None:
+    """The notice's lines are read into words once; later answers read only the question."""
+    from madoguchi.notice import answer as answers
+
+    first = compose_answer(notice, "2", "個人情報は何に使われますか")
+    read = []
+    lemmas = answers.content_lemmas
+    monkeypatch.setattr(answers, "content_lemmas",
+                        lambda text, n: read.append(text) or lemmas(text, n))
+    again = compose_answer(notice, "2", "個人情報は何に使われますか")
+    assert again == first
+    assert all(text == "個人情報は何に使われますか" for text in read)
