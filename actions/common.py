@@ -39,7 +39,8 @@ class Named:
 
 class ChatAction(Named, Action, ABC):
     """rasa_sdk's `run` written once: every action answers from the dispatcher and the tracker
-    alone (none reads the domain, which Rasa's fast path does not send to the notice answers).
+    alone: none reads the domain, which Rasa sends only to the forms' validations
+    (`enable_selective_domain` in endpoints.yml).
 
     Abstract, so that rasa_sdk's registry, which skips abstract classes, registers only the
     actions themselves.

@@ -264,8 +264,10 @@ def _applied_and_marks(tracker: DialogueStateTracker) -> tuple[list[Event], list
     """
     applied = _kept_applied(tracker)
     if applied is None:
-        tracker.applied_events()
-        applied = _kept_applied(tracker) or tracker.applied_events()
+        tracker.applied_events()  # keeps them, through whatever wraps Rasa's method
+        applied = _kept_applied(tracker)
+    if applied is None:  # Rasa's own method, not this module's: nothing is kept
+        applied = tracker.applied_events()
     with _replays_lock:
         before = _marks_kept[0]
     if before is not None and before[0] is applied:
