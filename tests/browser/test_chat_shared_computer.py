@@ -90,6 +90,10 @@ def test_the_conversation_ends_with_the_tab_and_survives_a_reload(
     shared.refresh()
     wait(shared).until(lambda d: any(REFERENCE.search(t) for t in chat_texts(d)))
     assert conversation_id(shared) == first
+    # The history shows at once; the operator's next words reach the tab once it has joined
+    # the conversation again (words sent while a tab reloads are not replayed to it).
+    wait(shared).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".mdg-root[data-connected='true']"))
     operator_says(servers, first, "担当の花子です。ご用件を伺います。")
     wait(shared).until(lambda d: "担当の花子です。ご用件を伺います。" in chat_texts(d))
 

@@ -190,6 +190,7 @@
 
   function build() {
     var root = el("div", "mdg-root");
+    root.setAttribute("data-connected", state.confirmed ? "true" : "false");
     root.setAttribute("data-madoguchi-chat", "");
     root.lang = "ja";
 
@@ -323,6 +324,14 @@
     if (over) {
       ui.count.textContent += "（" + T.tooLong + "）";
     }
+  }
+
+  // Whether the chat has joined its conversation (the server confirmed it): until then nothing
+  // sent to the conversation reaches this tab. Shown on the root for the host page's styles
+  // and for tests, as data-connected="true" or "false".
+  function setConfirmed(value) {
+    state.confirmed = value;
+    if (ui.root) ui.root.setAttribute("data-connected", value ? "true" : "false");
   }
 
   function setStatus(text) {
@@ -552,7 +561,7 @@
     socket.on("connect", function () {
       state.everConnected = true;
       // A new connection is a new socket id: ask to join our conversation's room again.
-      state.confirmed = false;
+      setConfirmed(false);
       socket.emit("session_request", {
         session_id: state.sessionId,
         session_token: state.sessionToken
@@ -573,7 +582,7 @@
         ? state.issuedToken.session_token : null;
       save(tab, "session", state.sessionId);
       save(tab, "token", state.sessionToken);
-      state.confirmed = true;
+      setConfirmed(true);
       setStatus("");
       if (first && state.history.length === 0 && state.pending.length === 0) {
         // A new conversation: let the assistant greet (its wording lives in Rasa's domain).
@@ -590,7 +599,7 @@
     });
     socket.on("bot_uttered", received);
     socket.on("disconnect", function (reason) {
-      state.confirmed = false;
+      setConfirmed(false);
       showTyping(false);
       if (reason !== "io client disconnect") {
         setStatus(T.reconnecting);
@@ -623,7 +632,7 @@
       // The old socket still sits in the old conversation's room: leave it entirely.
       var old = state.socket;
       state.socket = null;
-      state.confirmed = false;
+      setConfirmed(false);
       old.off();
       old.io.off();
       old.disconnect();
