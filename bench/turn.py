@@ -18,7 +18,8 @@ starter bot (`make bench BENCH=turn`, about 8 minutes).
    (a) paced: 20 customers, each one turn every 2 s, for 30 s: turns/s, p50/p95/p99, errors;
    (b) saturation: 8 and 20 customers without pause, 20 s each: turns/s, p50/p95/p99;
    (c) one conversation of 60 turns (three times, the median per turn): median turn over turns
-       1–10, 21–30, 51–60, and turn 50 / turn 5 (the medians of turns 48–52 and 3–7).
+       1–10, 21–30, 51–60, and turn 50 / turn 5 (the medians of turns 48–52 and 3–7, which
+       ask the same questions: the ratio is the conversation's length, not the text's cost).
    Ours: SQLite tracker store, our action server, models/current.tar.gz; scripts from the held-out
    sets (eval/nlu_heldout_requests.yml greetings and request openings, eval/notice_questions.yml
    questions; each request walked once first to learn which questions the form asks, then
@@ -153,9 +154,27 @@ def window_median(per_turn: list[float], first: int, last: int) -> float:
     return statistics.median(chosen) if chosen else float("nan")
 
 
+TURN5 = (3, 7)
+TURN50 = (48, 52)
+
+
+def long_script(lines: list[str], offset: int, turns: int) -> list[str]:
+    """A long conversation's lines from offset on, turns 48–52 asking what turns 3–7 asked.
+
+    Questions differ in cost (a long question, a section of many lines): with other questions at
+    turn 50 than at turn 5, turn 50 / turn 5 would mix the text's cost with the conversation's
+    length. Asked the same questions, the two windows differ by the conversation's length alone.
+    """
+    texts = [lines[(offset + k) % len(lines)] for k in range(turns)]
+    (a, b), (c, d) = TURN5, TURN50
+    if turns >= d:
+        texts[c - 1:d] = texts[a - 1:b]
+    return texts
+
+
 def growth(per_turn: list[float]) -> dict[str, float]:
     """The long conversation's figures: medians over three stretches, turn 50 / turn 5."""
-    turn5, turn50 = window_median(per_turn, 3, 7), window_median(per_turn, 48, 52)
+    turn5, turn50 = window_median(per_turn, *TURN5), window_median(per_turn, *TURN50)
     return {
         "turns_1_10_ms": window_median(per_turn, 1, 10),
         "turns_21_30_ms": window_median(per_turn, 21, 30),
@@ -558,9 +577,7 @@ async def measure_load(url: str, bot: Bot, settings: Settings) -> dict:
                   f"{saturation[n]['turns_per_s']:.1f} turns/s", flush=True)
         runs, errors = [], 0
         for r in range(settings.long_repeats):
-            offset = r * settings.long_turns
-            texts = [bot.long_lines[(offset + k) % len(bot.long_lines)]
-                     for k in range(settings.long_turns)]
+            texts = long_script(bot.long_lines, r * settings.long_turns, settings.long_turns)
             _, latencies, errs = await load.conversation(texts)
             runs.append(latencies)
             errors += errs

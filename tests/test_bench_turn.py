@@ -14,6 +14,7 @@ from bench.turn import (
     Customer,
     growth,
     latency_row,
+    long_script,
     message,
     per_turn_medians,
     window_median,
@@ -170,6 +171,17 @@ def test_the_long_conversation_figures_use_the_median_per_turn_over_the_repeats(
     assert figures["turn5_ms"] == pytest.approx(24.0)  # turns 3–7
     assert figures["turn50_ms"] == pytest.approx(69.0)  # turns 48–52
     assert figures["turn50_over_turn5"] == pytest.approx(69 / 24)
+
+
+def test_turn_50_of_a_long_conversation_asks_what_turn_5_asked() -> None:
+    lines = [f"質問{k}" for k in range(176)]
+
+    texts = long_script(lines, 120, 60)
+
+    assert len(texts) == 60
+    assert texts[:2] == ["質問120", "質問121"]
+    assert texts[47:52] == texts[2:7] == ["質問122", "質問123", "質問124", "質問125", "質問126"]
+    assert texts[46] == "質問166" and texts[52] == "質問172" and texts[59] == "質問3"
 
 
 def test_a_customer_starts_a_new_conversation_when_the_script_ends() -> None:
