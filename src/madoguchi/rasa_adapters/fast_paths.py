@@ -52,14 +52,28 @@ server and the tracker store. The class it finds for a type name is kept; a name
 (an unknown type, the old `topic`) is asked again each time, as before. A class defined after its
 type name was first resolved would not be seen (Rasa defines its events at import).
 
+8. MemoizationPolicy and RulePolicy are given copies of every dialogue state of the conversation
+at each prediction, and each writes them all as JSON to look them up (MemoizationPolicy, whose
+`max_history` is unset here, in its memory of stories, which holds none in this project;
+RulePolicy among its rules when none matches): the policies' share of a turn grew with the
+conversation. Here, while one of the two makes its prediction states, the replay copies only the
+last states it can read: MemoizationPolicy's `max_history`, or one state when it remembers no
+story; RulePolicy's longest rule plus one. Their answers stay Rasa's: a rule is matched state by
+state from the latest back, never further than its length, and the JSON of more states than any
+rule or memory has is none of them, as the JSON of all of them is not
+(tests/test_policy_states.py compares every prediction of long conversations). Training, a rule
+tracker, another policy, or a memory of stories without a bound gets every state.
+
 Imported by madoguchi.rasa_adapters.tracker_store, which every profile's endpoints name.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
 import itertools
+import json
 import logging
 import operator
 import threading
@@ -73,7 +87,14 @@ import structlog
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import (
+    RULES,
+    RULES_FOR_LOOP_UNHAPPY_PATH,
+    RULES_NOT_IN_STORIES,
+    RulePolicy,
+)
 from rasa.shared.constants import DEFAULT_SENDER_ID, DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain
@@ -305,11 +326,14 @@ def states_for_tracker_history(
             replay.step(self, event.hide_rule_turn, *options)
         replay.tracker.update(event)
     replay.marks = marks
-    # The last state (after every event) is not kept: the next event may change it.
-    last = _Replay(marks, replay.tracker, list(replay.states), replay.last_ml_action,
+    # The last state (after every event) is not kept: the next event may change it. A policy
+    # that reads only the last states gets copies of those alone (8.).
+    wanted = _states_wanted.get()
+    earlier = replay.states if wanted is None else replay.states[-wanted:]
+    last = _Replay(marks, replay.tracker, list(earlier), replay.last_ml_action,
                    replay.turn_was_hidden)
     last.step(self, False, *options)
-    states = _own(last.states)
+    states = _own(last.states if wanted is None else last.states[-wanted:])
     with _replays_lock:
         _replays[key] = replay
         while len(_replays) > KEPT_REPLAYS:
@@ -485,6 +509,63 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
 resolve_event_type.rasa_original = _original_resolve  # type: ignore[attr-defined]
 
 
+# How many of the latest dialogue states the policy making its prediction states can read; None:
+# all of them (8.).
+_states_wanted: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "madoguchi_states_wanted", default=None)
+_original_prediction_states = getattr(Policy._prediction_states, "rasa_original",
+                                      Policy._prediction_states)
+# A RulePolicy's longest rule, in states, by the policy (its rules never change once trained).
+_longest_rules: dict[int, tuple[Any, int]] = {}
+
+
+def _longest_rule(policy: RulePolicy) -> int:
+    kept = _longest_rules.get(id(policy))
+    if kept is not None and kept[0] is policy:
+        return kept[1]
+    keys = [*policy.lookup.get(RULES, {}), *policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}),
+            *policy.lookup.get(RULES_NOT_IN_STORIES, [])]
+    longest = 0
+    for key in keys:
+        try:
+            states = json.loads(key)
+        except (TypeError, ValueError):  # a prediction source's name, not a rule's states
+            continue
+        if isinstance(states, list):
+            longest = max(longest, len(states))
+    _longest_rules[id(policy)] = (policy, longest)
+    return longest
+
+
+def states_wanted(policy: Policy, tracker: DialogueStateTracker) -> int | None:
+    """How many of the latest states `policy` reads of this tracker; None: all of them."""
+    if type(tracker) is not DialogueStateTracker or tracker.is_rule_tracker:
+        return None  # training and rule trackers: Rasa's way
+    if type(policy) is RulePolicy:
+        return _longest_rule(policy) + 1
+    if type(policy) is MemoizationPolicy:
+        history = policy.featurizer.max_history if policy.featurizer else None
+        if history and history > 0:
+            return history
+        return 1 if not policy.lookup else None
+    return None
+
+
+def prediction_states(self: Policy, tracker: DialogueStateTracker, domain: Domain,
+                      use_text_for_last_user_input: bool = False,
+                      rule_only_data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`Policy._prediction_states`, the replay copying only the states the policy reads."""
+    token = _states_wanted.set(states_wanted(self, tracker))
+    try:
+        return _original_prediction_states(self, tracker, domain, use_text_for_last_user_input,
+                                           rule_only_data)
+    finally:
+        _states_wanted.reset(token)
+
+
+prediction_states.rasa_original = _original_prediction_states  # type: ignore[attr-defined]
+
+
 def install() -> None:
     """Put the fast paths in Rasa's place (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
@@ -494,12 +575,13 @@ def install() -> None:
     DialogueStateTracker.copy = tracker_copy  # type: ignore[method-assign]
     Policy.format_tracker_states = staticmethod(format_tracker_states)  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
+    Policy._prediction_states = prediction_states  # type: ignore[method-assign]
 
 
 install()
 
 __all__ = ["CURRENT_TURN_ACTIONS", "CURRENT_TURN_VALIDATIONS", "UNFORMATTED_STATES",
            "ValidationError", "action_call_format", "applied_events", "current_turn",
-           "format_tracker_states", "install", "reply_validator", "resolve_event_type",
-           "states_for_tracker_history",
+           "format_tracker_states", "install", "prediction_states", "reply_validator",
+           "resolve_event_type", "states_for_tracker_history", "states_wanted",
            "tracker_copy", "validate_action_result"]
