@@ -6,7 +6,12 @@ import pytest
 
 from madoguchi.intents import Featurizer, Stretch
 from madoguchi.intents.features import char_grams, reading_grams, word_grams
-from madoguchi.text.sentences import message_clauses, reading_start, split_sentences
+from madoguchi.text.sentences import (
+    is_addition,
+    message_clauses,
+    reading_start,
+    split_sentences,
+)
 from madoguchi.text.tokenize import tokenize
 
 
@@ -29,6 +34,30 @@ def test_fragments_too_short_to_say_anything_join_the_next_clause():
     text = "はい。あと、\n住所を直してください。"
     assert clauses(text) == [text]
     assert clauses("住所を直してください。🙏") == ["住所を直してください。🙏"]
+
+
+def test_a_wish_added_inside_a_sentence_is_a_clause_of_its_own():
+    text = "DMを止めてもらって、ついでに私の個人情報も消去してください。"
+    assert clauses(text) == ["DMを止めてもらって、", "ついでに私の個人情報も消去してください。"]
+    # A word listed after 、 is too short to be a clause: 「住所、それと電話番号」 is one wish.
+    one_wish = "住所、それと電話番号を直してください"
+    assert clauses(one_wish) == [one_wish]
+
+
+@pytest.mark.parametrize("clause", [
+    "あと、DMも止めてください。", "それと、住所も直して", "ついでに私の情報も消して",
+    "また、購入履歴も開示してください", "あわせて第三者提供も止めてください", "  それから、退会も",
+])
+def test_a_clause_opening_with_and_also_adds_a_wish(clause):
+    assert is_addition(clause)
+
+
+@pytest.mark.parametrize("clause", [
+    "あとで電話します", "またDMが届きました", "それとも削除ですか", "先日、また届きました",
+    "もう送らないでください",
+])
+def test_a_clause_that_only_looks_like_it_adds_nothing(clause):
+    assert not is_addition(clause)
 
 
 def test_the_notice_keeps_its_own_sentence_rule():

@@ -20,7 +20,7 @@ import yaml
 from madoguchi.intents import Featurizer, IntentModel, ModelConfig, Stretch
 from madoguchi.intents import features as features_module
 from madoguchi.rasa_adapters.nlu.intent_classifier import JapaneseIntentClassifier
-from madoguchi.text.sentences import message_clauses
+from madoguchi.text.sentences import is_addition, message_clauses
 from madoguchi.text.tokenize import Word, tokenize
 
 from .test_nlu_components import tokenized, trained
@@ -60,7 +60,7 @@ def model() -> IntentModel:
     """Fitted on the training data (few iterations: the weights need not be good, only real)."""
     examples = _examples(sorted((ROOT / "data/nlu").glob("**/*.yml")))
     return IntentModel.fit([(tokenize(t), i) for t, i in examples],
-                           ModelConfig(max_iter=15))
+                           ModelConfig(max_iter=15, addition_weight=0.3))
 
 
 def straightforward(model: IntentModel, text: str, words: list[Word]) -> np.ndarray:
@@ -68,13 +68,17 @@ def straightforward(model: IntentModel, text: str, words: list[Word]) -> np.ndar
     whole = Stretch.of(words)
     starts = [w.start for w in words]
     spans = message_clauses(text)[-model.config.max_clauses :]
-    clauses = [Stretch.of(words[bisect_left(starts, s) : bisect_left(starts, e)])
-               for s, e in spans]
-    clauses = [c for c in clauses if c.lemmas]
-    if len(clauses) < 2:
+    read = [(Stretch.of(words[bisect_left(starts, s) : bisect_left(starts, e)]), text[s:e])
+            for s, e in spans]
+    read = [(c, t) for c, t in read if c.lemmas]
+    if len(read) < 2:
         return model.probabilities([whole])[0]
-    rows = model.probabilities([whole, *clauses])
-    weights = np.linspace(1.0, model.config.last_clause_weight, len(clauses))
+    rows = model.probabilities([whole, *(c for c, _ in read)])
+    weights = np.array([
+        model.config.addition_weight if is_addition(t) else w
+        for (_, t), w in zip(read, np.linspace(1.0, model.config.last_clause_weight, len(read)),
+                             strict=True)
+    ])
     by_clause = (rows[1:] * weights[:, None]).sum(axis=0) / weights.sum()
     return (model.config.whole_weight * rows[0] + by_clause) / (model.config.whole_weight + 1)
 

@@ -169,6 +169,7 @@ def test_a_blank_message_gets_a_ranking_too(tmp_path):
     {"last_clause_weight": 0.5},
     {"max_clauses": 0},
     {"whole_weight": -1},
+    {"addition_weight": 0},
 ])
 def test_a_nonsensical_configuration_is_refused(tmp_path, config):
     with pytest.raises(InvalidConfigException):

@@ -7,6 +7,7 @@ reports it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -15,6 +16,17 @@ CLOSING = "）)」』】］]"
 # The notice ends its sentences with 。 only; customers also with ！？, line breaks and ….
 NOTICE_ENDS = "。"
 MESSAGE_ENDS = "。．！？!?\n"
+# Words that open a wish added to the one before it (「DMを止めてください。あと、データも消して」).
+# They start a clause where a sentence starts with them; the unambiguous ones also after 、
+# inside a sentence (「DMを止めて、ついでに住所も消してください」). あと and また only with a
+# comma or space after them (「あとで」, 「またDMが届きました」 add nothing); それと not as
+# それとも.
+_ADDITION_WORDS = ("ついでに", "それと(?!も)", "あわせて", "併せて", "合わせて", "加えて",
+                   "それから", "もう一つ", "もうひとつ", "さらに", "(?:あと|また)(?=[、,，\\s])")
+_MID_SENTENCE_ADDITIONS = ("ついでに", "それと(?!も)", "あわせて", "併せて", "加えて")
+_ADDITION_START = re.compile("|".join(_ADDITION_WORDS))
+_ADDITION_INSIDE = re.compile(
+    "(?<=[、,，])\\s*(?=(?:" + "|".join(_MID_SENTENCE_ADDITIONS) + "))")
 
 
 def sentence_spans(text: str, ends: str = NOTICE_ENDS) -> list[tuple[int, int]]:
@@ -53,11 +65,12 @@ def split_sentences(text: str, ends: str = NOTICE_ENDS) -> list[str]:
 
 
 def message_clauses(text: str, min_chars: int = 4) -> list[tuple[int, int]]:
-    """Spans of a customer's message that each say one thing: its sentences, with fragments
-    shorter than min_chars (「はい。」, 「あと、」, a lone emoji line) joined to the next one."""
+    """Spans of a customer's message that each say one thing: its sentences, cut again before
+    a wish added inside one (「…止めて、ついでに…」), with fragments shorter than min_chars
+    (「はい。」, 「あと、」, a lone emoji line) joined to the next one."""
     merged: list[tuple[int, int]] = []
     pending: int | None = None
-    for s, e in sentence_spans(text, MESSAGE_ENDS):
+    for s, e in _with_additions_cut(text, sentence_spans(text, MESSAGE_ENDS)):
         start = s if pending is None else pending
         if not _has_content_chars(text[s:e], min_chars):
             pending = start
@@ -70,6 +83,20 @@ def message_clauses(text: str, min_chars: int = 4) -> list[tuple[int, int]]:
         else:
             merged.append((pending, len(text.rstrip())))
     return merged
+
+
+def is_addition(clause: str) -> bool:
+    """Whether a clause adds a wish to what came before (it opens with あと、, それと, ついでに)."""
+    return _ADDITION_START.match(clause.lstrip()) is not None
+
+
+def _with_additions_cut(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        cuts = [m.end() + s for m in _ADDITION_INSIDE.finditer(text[s:e])]
+        bounds = [s, *cuts, e]
+        out.extend((a, b) for a, b in itertools.pairwise(bounds) if b > a)
+    return out
 
 
 def _has_content_chars(piece: str, wanted: int) -> bool:

@@ -61,6 +61,7 @@ class JapaneseIntentClassifier(GraphComponent, IntentClassifier):
             "last_clause_weight": defaults.last_clause_weight,
             "whole_weight": defaults.whole_weight,
             "max_clauses": defaults.max_clauses,
+            "addition_weight": defaults.addition_weight,
             "composed_scenes": defaults.composed_scenes,
             "ranking_length": 10,
             "random_state": 42,
@@ -81,6 +82,8 @@ class JapaneseIntentClassifier(GraphComponent, IntentClassifier):
             last_clause_weight=float(config["last_clause_weight"]),
             whole_weight=float(config["whole_weight"]),
             max_clauses=int(config["max_clauses"]),
+            addition_weight=(None if config["addition_weight"] is None
+                             else float(config["addition_weight"])),
             composed_scenes=int(config["composed_scenes"]),
         )
         try:
