@@ -77,6 +77,7 @@ import json
 import logging
 import operator
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
@@ -515,14 +516,15 @@ _states_wanted: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "madoguchi_states_wanted", default=None)
 _original_prediction_states = getattr(Policy._prediction_states, "rasa_original",
                                       Policy._prediction_states)
-# A RulePolicy's longest rule, in states, by the policy (its rules never change once trained).
-_longest_rules: dict[int, tuple[Any, int]] = {}
+# A RulePolicy's longest rule, in states (its rules never change once trained); forgotten with
+# the policy when a new model replaces it.
+_longest_rules: weakref.WeakKeyDictionary[RulePolicy, int] = weakref.WeakKeyDictionary()
 
 
 def _longest_rule(policy: RulePolicy) -> int:
-    kept = _longest_rules.get(id(policy))
-    if kept is not None and kept[0] is policy:
-        return kept[1]
+    kept = _longest_rules.get(policy)
+    if kept is not None:
+        return kept
     keys = [*policy.lookup.get(RULES, {}), *policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}),
             *policy.lookup.get(RULES_NOT_IN_STORIES, [])]
     longest = 0
@@ -533,7 +535,7 @@ def _longest_rule(policy: RulePolicy) -> int:
             continue
         if isinstance(states, list):
             longest = max(longest, len(states))
-    _longest_rules[id(policy)] = (policy, longest)
+    _longest_rules[policy] = longest
     return longest
 
 
