@@ -12,6 +12,8 @@ from tests.e2e.test_requests import ANSWERS, OPENING, clear_slot, fill_form, tic
 
 DM_QUESTION = "DMは止められますか"
 TWO_WISHES = "登録した住所を直したいのと、もうカタログは送らないでほしいです"
+MAIN_WISH_THEN_ANOTHER = ("ダイレクトメールはもう送らないでください。"
+                          "あと、私の登録データの開示もお願いします")
 NOT_A_NAME = "外部の業者に俺の情報流すのやめろ"
 ASK_NAME = "お名前（フルネーム）を教えてください"
 
@@ -59,6 +61,16 @@ def test_two_wishes_in_one_message_are_both_confirmed_and_make_one_ticket(
 
     [ticket] = tickets_of(servers, sender)
     assert ticket["request_types"] == ["correction", "marketing_optout"]
+
+
+def test_the_wish_named_first_leads_and_the_one_added_after_it_is_taken_too(
+    servers: Servers, sender: str
+) -> None:
+    # The later clause would weigh most in a story; a clause opened by 「あと、」 adds a wish.
+    assert servers.parse(MAIN_WISH_THEN_ANOTHER)["intent"]["name"] == "request_marketing_optout"
+
+    servers.say(sender, MAIN_WISH_THEN_ANOTHER)
+    assert servers.slot(sender, "request_types") == ["marketing_optout", "disclosure"]
 
 
 def test_a_wish_written_where_the_name_is_asked_is_offered_not_stored(
