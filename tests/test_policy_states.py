@@ -23,6 +23,7 @@ from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.constants import PLACEHOLDER_TRACKER
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.log_utils import configure_structlog
 
@@ -123,8 +124,8 @@ def test_each_policy_answers_as_with_every_state(agent, monkeypatch):
             assert found[1] not in not_in_stories and rasa_found[1] not in not_in_stories
         compared += 1
     assert compared > 250
-    # The conversations reach the rules that read the most states (a form interrupted by a
-    # question): those would go wrong first with too few states.
+    # The conversations reach the rules that read the most states: those would go wrong first
+    # with too few states.
     assert longest_rules_applied > 0
 
 
@@ -138,14 +139,16 @@ def test_the_policies_are_given_only_the_states_they_read(agent, monkeypatch):
         return states
 
     monkeypatch.setattr(fast_paths, "_original_prediction_states", counting)
-    trackers = list(conversation(agent, 4, turns=30))
-    assert len(trackers[-1].past_states(agent.domain)) > 60
-    predictions(agent, trackers[-1])
+    *_, tracker = conversation(agent, 4, turns=30)
+    assert len(tracker.past_states(agent.domain)) > 60
+    predictions(agent, tracker)
     # This project's MemoizationPolicy remembers no story (the dialogue is rules): one state.
     assert seen["MemoizationPolicy"] == 1
-    assert seen["RulePolicy"] == fast_paths.states_wanted(rule_policy(agent), trackers[-1]) < 60
+    assert seen["RulePolicy"] == fast_paths.states_wanted(rule_policy(agent), tracker) < 60
 
 
 def test_training_and_rule_trackers_get_every_state(agent):
     rule_tracker = DialogueStateTracker("rule", agent.domain.slots, is_rule_tracker=True)
-    assert fast_paths.states_wanted(rule_policy(agent), rule_tracker) is None
+    training_tracker = TrackerWithCachedStates("story", agent.domain.slots)
+    for tracker in (rule_tracker, training_tracker):
+        assert fast_paths.states_wanted(rule_policy(agent), tracker) is None

@@ -134,9 +134,10 @@ class IntentModel:
             (bisect_left(starts, start), bisect_left(starts, end), start, end)
             for start, end in message_clauses(text)[-self.config.max_clauses :]
         ]
-        clauses = [(a, b) for a, b, _, _ in spans if b > a]
-        if len(clauses) < 2:
-            clauses = []
+        spans = [span for span in spans if span[1] > span[0]]  # clauses with words
+        if len(spans) < 2:
+            spans = []
+        clauses = [(a, b) for a, b, _, _ in spans]
         lowered = [lemma.lower() for lemma in lemmas]
         rows = self._probabilities(
             self.featurizer.transform_spans(lowered, readings, [(0, len(lowered)), *clauses])
@@ -146,7 +147,7 @@ class IntentModel:
         else:
             weights = np.linspace(1.0, self.config.last_clause_weight, len(clauses))
             if self.config.addition_weight is not None:
-                added = [is_addition(text[start:end]) for a, b, start, end in spans if b > a]
+                added = [is_addition(text[start:end]) for _, _, start, end in spans]
                 weights[np.array(added)] = self.config.addition_weight
             by_clause = (rows[1:] * weights[:, None]).sum(axis=0) / weights.sum()
             whole_weight = self.config.whole_weight
